@@ -1,0 +1,28 @@
+/*
+ * The console: the program's stdin/stdout/stderr and the kernel log over the
+ * serial line. With `console=framed` (what the wisp tool asks for) every
+ * write is wrapped in a frame 0xF5 CHAN LEN payload so the host can split the
+ * streams byte-exactly; see docs/console-protocol.md. Otherwise plain text.
+ */
+#pragma once
+
+enum console_chan {
+	CON_STDIN = 0,
+	CON_STDOUT = 1,
+	CON_STDERR = 2,
+	CON_LOG_INFO = 3,
+	CON_LOG_WARN = 4,
+	CON_EXIT = 5,
+};
+
+void console_init(bool framed);
+bool console_is_framed(void);
+void console_write(enum console_chan chan, const void *buf, size_t len);
+/* Tells the host the program's exit status (framed mode only). */
+void console_send_exit(int status);
+
+/* Input: feed received serial bytes; read program stdin. */
+void console_rx_byte(uint8_t b);
+/* Copies up to len bytes of stdin; returns the count, 0 at EOF, -1 when
+ * nothing is buffered yet (the caller waits). */
+ssize_t console_read_stdin(void *buf, size_t len);

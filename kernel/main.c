@@ -1,0 +1,67 @@
+/*
+ * kernel_main: the order in which wisp comes up. Each step is one
+ * subsystem's init; see docs/architecture.md.
+ */
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/paging.h"
+#include "arch/x86_64/pvh.h"
+#include "arch/x86_64/power.h"
+#include "arch/x86_64/time.h"
+#include "drivers/serial.h"
+#include "drivers/console.h"
+#include "lib/cmdline.h"
+#include "lib/klog.h"
+#include "lib/string.h"
+#include "lib/selftest.h"
+
+static char cmdline_buf[4096];
+struct cmdline kernel_cmdline;
+
+static void parse_cmdline(const struct hvm_start_info *si)
+{
+	if (si->cmdline_paddr)
+		strlcpy(cmdline_buf, phys_to_virt(si->cmdline_paddr), sizeof(cmdline_buf));
+	if (cmdline_parse(cmdline_buf, &kernel_cmdline) < 0)
+		pr_warn("command line too long: extra options or arguments dropped");
+}
+
+void kernel_main(struct boot_info *bi) __noreturn;
+void kernel_main(struct boot_info *bi)
+{
+	/* The identity map was only for the jump here; the lower half is the
+	 * program's from now on. */
+	uint64_t *pml4 = phys_to_virt(bi->pml4_phys);
+	pml4[0] = 0;
+	write_cr3(bi->pml4_phys);
+
+	serial_init();
+	const struct hvm_start_info *si = phys_to_virt(bi->start_info_phys);
+	parse_cmdline(si);
+	bool framed = cmdline_get(&kernel_cmdline, "console") &&
+		      !strcmp(cmdline_get(&kernel_cmdline, "console"), "framed");
+	console_init(framed);
+	enum klog_level lvl = framed ? KLOG_WARN : KLOG_INFO;
+	const char *ll = cmdline_get(&kernel_cmdline, "loglevel");
+	if (ll && !klog_level_from_name(ll, &lvl))
+		pr_warn("unknown loglevel '%s' (err, warn, info, debug)", ll);
+	klog_set_console_level(lvl);
+
+	time_init();
+	pr_info("kernel at %p (%s), tsc %lu kHz", (void *)bi->kernel_virt_base,
+		bi->kaslr ? "kaslr" : "nokaslr", tsc_khz);
+
+	/* --- subsystems come up here, in dependency order --- */
+
+	const char *tests = cmdline_get(&kernel_cmdline, "selftest");
+	if (tests) {
+		int failed = selftest_run(tests);
+		machine_exit(failed == 0 ? 0 : 1);
+	}
+
+	if (kernel_cmdline.argc == 0) {
+		pr_err("no program given (kernel command line: [options] -- PROGRAM [ARGS...])");
+		machine_exit(125);
+	}
+	pr_info("program started after %lu us", clock_monotonic_ns() / 1000);
+	machine_exit(0);
+}
