@@ -96,3 +96,8 @@ clean:
 
 .PHONY: all deps check bench clean
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# The README's first command: boot a bundled demo program.
+demo: deps all
+	$(BUILD)/wisp run -- busybox echo "hello from wisp"
+.PHONY: demo
