@@ -4,6 +4,7 @@
  */
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/paging.h"
+#include "arch/x86_64/percpu.h"
 #include "arch/x86_64/pvh.h"
 #include "arch/x86_64/power.h"
 #include "arch/x86_64/time.h"
@@ -33,6 +34,7 @@ void kernel_main(struct boot_info *bi)
 	uint64_t *pml4 = phys_to_virt(bi->pml4_phys);
 	pml4[0] = 0;
 	write_cr3(bi->pml4_phys);
+	percpu_init(0, 0);
 
 	serial_init();
 	const struct hvm_start_info *si = phys_to_virt(bi->start_info_phys);
