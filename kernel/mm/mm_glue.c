@@ -1,12 +1,9 @@
 /* What the allocators ask of the rest of the kernel (see page_alloc.h):
- * the CPU number, logging and panic. Kept apart so the allocators stay pure
+ * logging and panic (the CPU number comes from arch/x86_64/percpu.c). Kept apart so the allocators stay pure
  * and can be unit-tested on the host. */
 #include "mm/page_alloc.h"
 #include "lib/klog.h"
 #include "lib/printf.h"
-
-/* The per-CPU area will answer this once SMP lands. */
-__attribute__((weak)) unsigned mm_cpu_id(void) { return 0; }
 
 void mm_log(const char *fmt, ...)
 {
