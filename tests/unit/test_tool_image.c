@@ -109,6 +109,11 @@ int main(void)
 	 * target through the "lib" directory symlink. */
 	CHECK(image_add_mirror(&im, P("usr/lib64/ld.so"), 0) == 0);
 	CHECK(image_add_mirror(&im, P("lib/real/libc.so.6"), 0) == 0);
+	/* ".." after a symlink is resolved physically: phys/lnk -> x/deep, so
+	 * phys/lnk/../f is phys/x/f (textually it would be phys/f, absent). */
+	sh("cd %s && mkdir -p phys/x/deep && echo f > phys/x/f && ln -s x/deep phys/lnk", root);
+	CHECK(image_add_mirror(&im, P("phys/lnk/../f"), 0) == 0);
+	CHECK(image_add_mirror(&im, P("phys/./x/deep/../../x/f"), 0) == 0);
 	/* Adding the same things again is harmless. */
 	CHECK(image_add_mirror(&im, P("lib/real/libc.so.6"), 0) == 0);
 	/* A mirrored directory, recursively (the fifo is skipped with a warning). */
@@ -133,13 +138,14 @@ int main(void)
 
 	list = listing(fd);
 	{
-		char want[40][600];
+		char want[64][600];
 		const char *names[] = {
 			"", "/usr", "/usr/lib64", "/usr/lib64/ld.so", "/lib", "/usr/lib",
 			"/usr/lib/real", "/usr/lib/real/ld.so", "/usr/lib/real/libc.so.6",
 			"/usr/lib/real/libc-2.so", "/app", "/app/data", "/app/data/a.txt",
 			"/app/data/link", "/app/data/sub", "/app/data/sub/b.txt",
-			"/usr/lib/real/extra",
+			"/usr/lib/real/extra", "/phys", "/phys/lnk", "/phys/x", "/phys/x/deep",
+			"/phys/x/f",
 		};
 		size_t n = sizeof(names) / sizeof(names[0]);
 		for (size_t i = 0; i < n; i++) {

@@ -189,28 +189,24 @@ static char *read_link(const char *path)
 	return xstrdup(buf);
 }
 
-/* The components of normalized absolute path after the first `skip`. */
-static char *rest_after(const char *path, size_t skip)
-{
-	const char *s = path;
-
-	for (size_t i = 0; i <= skip && s; i++)
-		s = strchr(s + 1, '/');
-	return xstrdup(s ? s + 1 : "");
-}
-
 /* Mirror a host path into the image; see image.h. On success *final is the
- * host path after all symlinks (malloc'd). */
-static int mirror(struct image *im, const char *path_in, int depth, char **final)
+ * host path after all symlinks (malloc'd).
+ *
+ * The walk keeps cur a real directory (no symlinks in it), so ".." is simply
+ * cur's parent: resolved physically, as the kernel and ld.so do, not
+ * textually (x/link/.. is not x when link points elsewhere). */
+static int mirror(struct image *im, const char *path, int depth, char **final)
 {
-	char *path = path_normalize(path_in);
 	char *cur = xstrdup("/");
 	const char *s = path;
-	size_t idx = 0;
 	int rc = -1;
 
 	if (depth > MAX_LINK_DEPTH) {
 		err_msg("cannot add %s: too many levels of symbolic links", path);
+		goto out;
+	}
+	if (path[0] != '/') {
+		err_msg("cannot add %s: not an absolute path", path);
 		goto out;
 	}
 	while (*s == '/')
@@ -218,36 +214,40 @@ static int mirror(struct image *im, const char *path_in, int depth, char **final
 	while (*s) {
 		size_t n = strcspn(s, "/");
 		char *comp = xstrndup(s, n);
-		char *next = path_join(cur, comp);
-		int last = s[n] == 0;
+		char *next;
 		struct stat st;
 
-		free(comp);
 		s += n;
 		while (*s == '/')
 			s++;
+		if (strcmp(comp, ".") == 0 || strcmp(comp, "..") == 0) {
+			next = strcmp(comp, ".") == 0 ? xstrdup(cur) : path_dirname(cur);
+			free(comp);
+			free(cur);
+			cur = next;
+			continue;
+		}
+		next = path_join(cur, comp);
+		free(comp);
 		if (lstat(next, &st) < 0) {
-			err_msg("cannot add %s: %s: %s", path_in, next, strerror(errno));
+			err_msg("cannot add %s: %s: %s", path, next, strerror(errno));
 			free(next);
 			goto out;
 		}
 		if (S_ISLNK(st.st_mode)) {
-			char *target = read_link(next), *dir, *resolved, *rest, *again;
+			char *target = read_link(next), *again;
 			if (!target || put_link(im, next, target, st.st_mtime) < 0) {
 				free(target);
 				free(next);
 				goto out;
 			}
-			/* Continue with the link's target, then what remained. */
-			dir = path_dirname(next);
-			resolved = path_join(dir, target);
-			rest = rest_after(path, idx);
-			again = path_join(resolved, rest);
+			/* Go on with the link's target, then what remained of the
+			 * path; both may hold ".." and further links. */
+			again = xasprintf("%s%s%s%s%s", target[0] == '/' ? "" : cur,
+					  target[0] == '/' || strcmp(cur, "/") == 0 ? "" : "/",
+					  target, *s ? "/" : "", s);
 			rc = mirror(im, again, depth + 1, final);
 			free(target);
-			free(dir);
-			free(resolved);
-			free(rest);
 			free(again);
 			free(next);
 			goto out_rc;
@@ -257,8 +257,8 @@ static int mirror(struct image *im, const char *path_in, int depth, char **final
 				free(next);
 				goto out;
 			}
-		} else if (!last) {
-			err_msg("cannot add %s: %s is not a directory", path_in, next);
+		} else if (*s) {
+			err_msg("cannot add %s: %s is not a directory", path, next);
 			free(next);
 			goto out;
 		} else if (S_ISREG(st.st_mode)) {
@@ -273,7 +273,6 @@ static int mirror(struct image *im, const char *path_in, int depth, char **final
 		}
 		free(cur);
 		cur = next;
-		idx++;
 	}
 	*final = xstrdup(cur);
 	rc = 0;
@@ -282,7 +281,6 @@ out:
 	rc = -1;
 out_rc:
 	free(cur);
-	free(path);
 	return rc;
 }
 

@@ -160,7 +160,9 @@ static char *search_list(const char *list, const char *origin, const char *name)
 	 * directory, which means nothing inside the guest. */
 	for (char *dir = strtok_r(expanded, ":", &save); dir && !found;
 	     dir = strtok_r(NULL, ":", &save)) {
-		char *cand = path_join(dir, name);
+		/* Concatenated, not normalized: ".." must be resolved by the
+		 * file system (through symlinks), as ld.so's open() does. */
+		char *cand = xasprintf("%s/%s", dir, name);
 		if (dir[0] == '/' && is_candidate(cand))
 			found = cand;
 		else

@@ -246,13 +246,15 @@ static char *guest_path_of(const char *host)
 	return g;
 }
 
+/* Made absolute without normalizing: the mirror walk resolves ".." through
+ * the file system. */
 static char *absolute(const char *p)
 {
 	char cwd[4096];
 
 	if (p[0] == '/' || !getcwd(cwd, sizeof(cwd)))
-		return path_normalize(p);
-	return path_join(cwd, p);
+		return xstrdup(p);
+	return xasprintf("%s/%s", cwd, p);
 }
 
 /* --add HOST[:GUEST]. The split is at the last ':' followed by '/', so host

@@ -18,7 +18,8 @@
 #include "console_proto.h"
 #include "util.h"
 
-/* After the console closes, how long QEMU gets to exit on its own. */
+/* After the exit frame or the console closing, how long QEMU gets to exit
+ * on its own before it is killed. */
 #define EXIT_GRACE_MS 5000
 #define STDIN_CHUNK 4096
 
@@ -243,6 +244,7 @@ int vm_run(const struct vm_params *p)
 	size_t out_off = 0, out_len = 0;
 	int stdin_done = 0, sock_wr_dead = 0, reaped = 0, ws = 0, rc;
 	int64_t deadline = p->timeout > 0 ? now_ms() + (int64_t)(p->timeout * 1000 + 0.5) : 0;
+	int64_t exit_deadline = 0; /* set when the exit frame arrives */
 	pid_t pid;
 
 	memset(&r, 0, sizeof(r));
@@ -276,8 +278,17 @@ int vm_run(const struct vm_params *p)
 			pfd[1].events |= POLLOUT;
 		if (want_stdin)
 			pfd[nfds++] = (struct pollfd){ .fd = 0, .events = POLLIN };
-		if (deadline) {
-			int64_t left = deadline - now_ms();
+		/* The program exited: the guest should power off at once, and
+		 * must not keep us waiting if it cannot. */
+		if (r.exit_seen && !exit_deadline) {
+			exit_deadline = now_ms() + EXIT_GRACE_MS;
+			deadline = 0; /* the program finished in time */
+		}
+		if (deadline || exit_deadline) {
+			int64_t end = !deadline ? exit_deadline
+				      : !exit_deadline ? deadline
+				      : deadline < exit_deadline ? deadline : exit_deadline;
+			int64_t left = end - now_ms();
 			timeout = left <= 0 ? 0 : left > 60000 ? 60000 : (int)left;
 		}
 		if (poll(pfd, (nfds_t)nfds, timeout) < 0 && errno != EINTR) {
@@ -291,6 +302,13 @@ int vm_run(const struct vm_params *p)
 			err_msg("timed out after %s s", p->timeout_text);
 			return EXIT_TIMEOUT;
 		}
+		if (exit_deadline && now_ms() >= exit_deadline) {
+			kill_vm(pid);
+			drain(p->console_fd, &r, &h);
+			warn_msg("the VM did not power off within %d s after the program exited; "
+				 "killed it", EXIT_GRACE_MS / 1000);
+			return (int)((uint32_t)r.status & 0xff);
+		}
 		if (pfd[0].revents & POLLIN) {
 			unsigned char sigs[64];
 			ssize_t n = read(sig_pipe[0], sigs, sizeof(sigs));
@@ -302,6 +320,7 @@ int vm_run(const struct vm_params *p)
 				}
 				if (!reaped)
 					kill_vm(pid);
+				drain(p->console_fd, &r, &h);
 				info_msg("stopped by signal %d", sigs[i]);
 				return 128 + sigs[i];
 			}
