@@ -35,7 +35,8 @@ TOOL_OBJS := $(patsubst %,$(BUILD)/%.o,$(TOOL_SRCS))
 # --- host unit tests: each tests/unit/test_X.c is one program that #includes the
 # pure module it tests; built with ASan and UBSan.
 SAN_CFLAGS := $(HOST_CFLAGS) -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
-	-fno-omit-frame-pointer -Ikernel -Ikernel/include -Itools/wisp -Itests/unit -DHOST_TEST
+	-fno-omit-frame-pointer -Ikernel -iquote kernel/include -Itools/wisp -Itests/unit -DHOST_TEST
+# (-iquote: the kernel's "errno.h" must not hide libc's <errno.h> in host tests)
 UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 
