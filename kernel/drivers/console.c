@@ -64,6 +64,27 @@ static struct {
 	uint8_t chan, left;
 } in;
 
+static bool rx_throttled;
+
+/* Called from the UART interrupt. Takes bytes while stdin has room; when it
+ * is full, bytes stay in the UART — QEMU then stops reading from the host,
+ * so nothing is lost — and the receive interrupt stays off until the
+ * program reads (console_read_stdin). */
+void console_rx_poll(void)
+{
+	for (;;) {
+		if (in.tail - in.head >= STDIN_BUF) {
+			rx_throttled = true;
+			serial_disable_rx_irq();
+			return;
+		}
+		int c = serial_read_byte();
+		if (c < 0)
+			return;
+		console_rx_byte((uint8_t)c);
+	}
+}
+
 void console_rx_byte(uint8_t b)
 {
 	uint64_t f = spin_lock_irqsave(&in.lock);
@@ -94,8 +115,7 @@ void console_rx_byte(uint8_t b)
 		}
 		break;
 	case 3:
-		/* The host never sends more than the window it was granted,
-		 * so a full buffer here drops only a misbehaving sender. */
+		/* console_rx_poll stops reading the UART before this fills. */
 		if (in.chan == CON_STDIN && in.tail - in.head < STDIN_BUF)
 			in.buf[in.tail++ % STDIN_BUF] = b;
 		if (--in.left == 0)
@@ -113,7 +133,13 @@ ssize_t console_read_stdin(void *buf, size_t len)
 	while (n < len && in.head != in.tail)
 		p[n++] = in.buf[in.head++ % STDIN_BUF];
 	bool eof = in.eof;
+	bool resume = n && rx_throttled;
+	rx_throttled = false;
 	spin_unlock_irqrestore(&in.lock, f);
+	if (resume) {
+		serial_enable_rx_irq();
+		console_rx_poll();
+	}
 	if (n)
 		return (ssize_t)n;
 	return eof ? 0 : -1;

@@ -21,7 +21,10 @@ void console_write(enum console_chan chan, const void *buf, size_t len);
 /* Tells the host the program's exit status (framed mode only). */
 void console_send_exit(int status);
 
-/* Input: feed received serial bytes; read program stdin. */
+/* Input. The UART interrupt handler calls console_rx_poll(), which drains
+ * the UART as far as the stdin buffer has room (flow control: see
+ * docs/console-protocol.md); console_rx_byte() feeds one byte. */
+void console_rx_poll(void);
 void console_rx_byte(uint8_t b);
 /* Copies up to len bytes of stdin; returns the count, 0 at EOF, -1 when
  * nothing is buffered yet (the caller waits). */

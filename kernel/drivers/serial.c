@@ -38,3 +38,8 @@ void serial_enable_rx_irq(void)
 {
 	outb(COM1 + IER, 0x01);
 }
+
+void serial_disable_rx_irq(void)
+{
+	outb(COM1 + IER, 0x00);
+}

@@ -7,4 +7,5 @@ void serial_write(const void *buf, size_t len);
 int serial_read_byte(void);
 /* Enables the receive interrupt (the IRQ line is routed by the caller). */
 void serial_enable_rx_irq(void);
+void serial_disable_rx_irq(void);
 #define SERIAL_IRQ 4
