@@ -1,0 +1,60 @@
+"""The wisp command as a user types it."""
+import os
+import signal
+import subprocess
+import time
+
+from conftest import WISP, wisp
+
+
+def test_help_and_version():
+    p = wisp("--help")
+    assert p.returncode == 0 and b"wisp run" in p.stdout
+    p = wisp("version")
+    assert p.returncode == 0 and p.stdout.strip()
+
+
+def test_missing_program_is_one_clear_line():
+    p = wisp("run", "--accel", "tcg", "--", "/no/such/program")
+    assert p.returncode == 125
+    lines = p.stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("wisp: error:"), p.stderr
+    assert "/no/such/program" in lines[0]
+
+
+def test_unknown_option_is_a_usage_error():
+    p = wisp("run", "--no-such-option", "--", "busybox", "true")
+    assert p.returncode == 125
+    assert b"wisp: error" in p.stderr or b"usage" in p.stderr.lower()
+
+
+def test_missing_kernel_is_reported():
+    p = wisp("run", "--kernel", "/no/kernel.elf", "--", "busybox", "true")
+    assert p.returncode == 125
+    assert b"kernel" in p.stderr
+
+
+def test_busybox_true_boots_and_exits_zero():
+    p = wisp("run", "--accel", "tcg", "--", "busybox", "true")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == b""
+
+
+def test_verbose_shows_program_start():
+    p = wisp("run", "--accel", "tcg", "--verbose", "--", "busybox", "true")
+    assert p.returncode == 0, p.stderr
+    assert b"wisp: program started after" in p.stderr
+
+
+def test_sigterm_kills_the_vm():
+    # The VM must not outlive the tool.
+    proc = subprocess.Popen([WISP, "run", "--accel", "tcg", "--", "busybox", "sleep", "30"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=20)
+    assert proc.returncode in (0, 143)   # 0 if the VM already finished
+    time.sleep(0.2)
+    left = subprocess.run(["pgrep", "-s", str(proc.pid)], capture_output=True)
+    assert left.stdout == b""
