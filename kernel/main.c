@@ -10,10 +10,12 @@
 #include "arch/x86_64/time.h"
 #include "drivers/serial.h"
 #include "drivers/console.h"
+#include "fs/initramfs.h"
 #include "lib/cmdline.h"
 #include "lib/klog.h"
 #include "lib/string.h"
 #include "lib/selftest.h"
+#include "linux/program.h"
 
 static char cmdline_buf[4096];
 struct cmdline kernel_cmdline;
@@ -54,6 +56,9 @@ void kernel_main(struct boot_info *bi)
 
 	/* --- subsystems come up here, in dependency order --- */
 
+	if (initramfs_init(si) < 0)
+		machine_exit(EXIT_BAD_IMAGE);
+
 	const char *tests = cmdline_get(&kernel_cmdline, "selftest");
 	if (tests) {
 		int failed = selftest_run(tests);
@@ -64,6 +69,6 @@ void kernel_main(struct boot_info *bi)
 		pr_err("no program given (kernel command line: [options] -- PROGRAM [ARGS...])");
 		machine_exit(125);
 	}
-	pr_info("program started after %lu us", clock_monotonic_ns() / 1000);
-	machine_exit(0);
+	char *envp[] = { NULL };
+	machine_exit(program_start(kernel_cmdline.argc, kernel_cmdline.argv, envp));
 }
