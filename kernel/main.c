@@ -9,6 +9,8 @@
 #include "arch/x86_64/power.h"
 #include "arch/x86_64/time.h"
 #include "drivers/serial.h"
+#include "mm/mm.h"
+#include "mm/heap.h"
 #include "drivers/console.h"
 #include "fs/initramfs.h"
 #include "lib/cmdline.h"
@@ -53,6 +55,10 @@ void kernel_main(struct boot_info *bi)
 	time_init();
 	pr_info("kernel at %p (%s), tsc %lu kHz", (void *)bi->kernel_virt_base,
 		bi->kaslr ? "kaslr" : "nokaslr", tsc_khz);
+
+	mm_init(bi);
+	if (cmdline_get(&kernel_cmdline, "heap_debug"))
+		heap_set_debug(true);
 
 	/* --- subsystems come up here, in dependency order --- */
 

@@ -62,6 +62,9 @@ static int test_heap(void)
 	static uint32_t len[SLOTS];
 	bool was = heap_debug();
 	heap_set_debug(true);
+	struct heap_stats hs;
+	heap_get_stats(&hs);
+	uint64_t live_before = hs.objects;   /* e.g. the ramfs tree */
 	uint64_t seed = 88172645463325252ull;
 	int bad = 0, failed_allocs = 0;
 	for (int op = 0; op < OPS; op++) {
@@ -87,11 +90,11 @@ static int test_heap(void)
 	for (unsigned i = 0; i < SLOTS; i++)
 		kfree(obj[i]), obj[i] = NULL;
 	heap_trim();
-	struct heap_stats hs;
 	heap_get_stats(&hs);
 	heap_set_debug(was);
-	if (bad || hs.objects) {
-		pr_err("heap: %d bytes corrupted, %lu objects left", bad, hs.objects);
+	if (bad || hs.objects != live_before) {
+		pr_err("heap: %d bytes corrupted, %lu objects left of %lu", bad,
+		       hs.objects - live_before, hs.objects);
 		return 1;
 	}
 	pr_info("heap: %d operations, %d allocations refused", OPS, failed_allocs);
