@@ -8,6 +8,11 @@
 #include "arch/x86_64/pvh.h"
 #include "arch/x86_64/power.h"
 #include "arch/x86_64/time.h"
+#include "arch/x86_64/lapic.h"
+#include "arch/x86_64/ioapic.h"
+#include "arch/x86_64/timer.h"
+#include "drivers/acpi/acpi.h"
+#include "drivers/serial_irq.h"
 #include "drivers/serial.h"
 #include "mm/mm.h"
 #include "mm/heap.h"
@@ -61,6 +66,12 @@ void kernel_main(struct boot_info *bi)
 		heap_set_debug(true);
 
 	/* --- subsystems come up here, in dependency order --- */
+	acpi_init();
+	lapic_init();
+	ioapic_init();
+	timer_init();
+	serial_irq_init();
+	irq_enable();   /* the first point where interrupts can arrive */
 
 	if (initramfs_init(si) < 0)
 		machine_exit(EXIT_BAD_IMAGE);
