@@ -11,6 +11,7 @@
 #include "arch/x86_64/lapic.h"
 #include "arch/x86_64/ioapic.h"
 #include "arch/x86_64/timer.h"
+#include "arch/x86_64/trap.h"
 #include "drivers/acpi/acpi.h"
 #include "drivers/serial_irq.h"
 #include "drivers/serial.h"
@@ -46,6 +47,7 @@ void kernel_main(struct boot_info *bi)
 	percpu_init(0, 0);
 
 	serial_init();
+	trap_init();
 	const struct hvm_start_info *si = phys_to_virt(bi->start_info_phys);
 	parse_cmdline(si);
 	bool framed = cmdline_get(&kernel_cmdline, "console") &&
