@@ -25,11 +25,13 @@ struct tss {
 } __packed;
 _Static_assert(sizeof(struct tss) == 104, "TSS layout");
 
+/* A cache line apart: the scheduler writes each CPU's RSP0 often. (A TSS
+ * straddling a page matters only to hardware task switches, unused in
+ * long mode.) */
 struct cpu_tables {
-	/* 128-aligned, so the TSS never straddles a page. */
-	struct tss tss __aligned(128);
-	uint64_t gdt[GDT_ENTRIES] __aligned(16);
-};
+	uint64_t gdt[GDT_ENTRIES];
+	struct tss tss;
+} __aligned(64);
 
 static struct cpu_tables cpu_tables[MAX_CPUS];
 
