@@ -11,6 +11,8 @@
 #include "arch/x86_64/lapic.h"
 #include "arch/x86_64/ioapic.h"
 #include "arch/x86_64/timer.h"
+#include "arch/x86_64/smp.h"
+#include "sched/sched.h"
 #include "arch/x86_64/trap.h"
 #include "drivers/acpi/acpi.h"
 #include "drivers/serial_irq.h"
@@ -72,6 +74,8 @@ void kernel_main(struct boot_info *bi)
 	lapic_init();
 	ioapic_init();
 	timer_init();
+	sched_init();
+	smp_init();
 	serial_irq_init();
 	irq_enable();   /* the first point where interrupts can arrive */
 

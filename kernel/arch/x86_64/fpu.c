@@ -1,0 +1,96 @@
+/* FPU/SSE/AVX state save and restore: see fpu.h. */
+#include "arch/x86_64/fpu.h"
+#include "arch/x86_64/cpu.h"
+#include "lib/string.h"
+
+static bool use_xsave, use_xsaveopt;
+static uint64_t xcr0;
+static size_t area_size = 512;
+
+#define XCR0_X87     (1ul << 0)
+#define XCR0_SSE     (1ul << 1)
+#define XCR0_AVX     (1ul << 2)
+#define XCR0_OPMASK  (1ul << 5)
+#define XCR0_ZMM_HI256 (1ul << 6)
+#define XCR0_HI16_ZMM  (1ul << 7)
+
+static inline void xsetbv(uint32_t reg, uint64_t v)
+{
+	__asm__ volatile("xsetbv" :: "c"(reg), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+
+void fpu_init_cpu(void)
+{
+	uint32_t a, b, c, d;
+	cpuid(1, 0, &a, &b, &c, &d);
+	uint64_t cr4 = read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT;
+	bool xsave = c & (1u << 26);
+	if (xsave)
+		cr4 |= CR4_OSXSAVE;
+	write_cr4(cr4);
+	/* CR0: MP on, EM and TS off: x87/SSE instructions execute. NE: x87
+	 * errors as #MF, not the legacy IRQ 13. */
+	write_cr0((read_cr0() & ~((1ul << 2) | (1ul << 3))) | (1ul << 1) | (1ul << 5));
+	if (!xsave)
+		return;
+	cpuid(0xD, 0, &a, &b, &c, &d);
+	uint64_t supported = ((uint64_t)d << 32) | a;
+	/* The user-visible components Linux enables, without the MPX,
+	 * PT and AMX ones (their areas are large or need more setup). */
+	uint64_t want = XCR0_X87 | XCR0_SSE | XCR0_AVX | XCR0_OPMASK |
+			XCR0_ZMM_HI256 | XCR0_HI16_ZMM;
+	uint64_t x = supported & want;
+	if ((x & (XCR0_OPMASK | XCR0_ZMM_HI256 | XCR0_HI16_ZMM)) !=
+	    (XCR0_OPMASK | XCR0_ZMM_HI256 | XCR0_HI16_ZMM))
+		x &= ~(XCR0_OPMASK | XCR0_ZMM_HI256 | XCR0_HI16_ZMM);
+	xsetbv(0, x);
+	if (!use_xsave) {
+		xcr0 = x;
+		cpuid(0xD, 0, &a, &b, &c, &d);
+		area_size = ALIGN_UP((size_t)b, 64);  /* for the features now on */
+		cpuid(0xD, 1, &a, &b, &c, &d);
+		use_xsaveopt = a & 1;
+		use_xsave = true;
+	}
+}
+
+size_t fpu_area_size(void)
+{
+	return area_size;
+}
+
+uint64_t fpu_xcr0(void)
+{
+	return xcr0;
+}
+
+void fpu_area_init(void *area)
+{
+	memset(area, 0, area_size);
+	/* Legacy area: FCW at 0, MXCSR at 24. With XSAVE, XSTATE_BV = 0 in
+	 * the header says "init state" for every component, but MXCSR is
+	 * still loaded from the area. */
+	*(uint16_t *)area = 0x37f;
+	*(uint32_t *)((char *)area + 24) = 0x1f80;
+}
+
+void fpu_save(void *area)
+{
+	if (use_xsaveopt)
+		__asm__ volatile("xsaveopt64 (%0)" :: "r"(area), "a"((uint32_t)xcr0),
+				 "d"((uint32_t)(xcr0 >> 32)) : "memory");
+	else if (use_xsave)
+		__asm__ volatile("xsave64 (%0)" :: "r"(area), "a"((uint32_t)xcr0),
+				 "d"((uint32_t)(xcr0 >> 32)) : "memory");
+	else
+		__asm__ volatile("fxsave64 (%0)" :: "r"(area) : "memory");
+}
+
+void fpu_restore(void *area)
+{
+	if (use_xsave)
+		__asm__ volatile("xrstor64 (%0)" :: "r"(area), "a"((uint32_t)xcr0),
+				 "d"((uint32_t)(xcr0 >> 32)) : "memory");
+	else
+		__asm__ volatile("fxrstor64 (%0)" :: "r"(area) : "memory");
+}
