@@ -20,6 +20,10 @@
 #include "arch/x86_64/time.h"
 #include "arch/x86_64/trap.h"
 #include "lib/klog.h"
+#include "lib/cmdline.h"
+#include "lib/string.h"
+
+extern struct cmdline kernel_cmdline;
 
 #define SLICE_NS      4000000ull   /* time slice when others wait */
 #define WAKE_LAG_NS   (SLICE_NS / 2)  /* credit a waking sleeper may bring */
@@ -33,6 +37,7 @@ struct rq {
 	struct thread *idle;
 	uint64_t min_vruntime;
 	volatile bool need_resched;
+	volatile bool polling;      /* idle and watching need_resched: no IPI needed */
 	struct ktimer slice_timer;
 	uint64_t nr_switches;
 	struct thread *fpu_loaded;  /* whose registers this CPU holds */
@@ -43,6 +48,7 @@ static volatile uint64_t online_mask;
 static volatile uint64_t idle_mask;   /* CPUs in their idle loop with nothing queued */
 static unsigned ncpus_online;
 static struct thread boot_thread;
+static uint64_t idle_poll_ns = 50000;  /* idle_poll= on the command line */
 
 struct thread *ctx_switch(uint64_t *save_rsp, uint64_t new_rsp, struct thread *prev);
 void thread_finished(struct thread *t);     /* thread.c */
@@ -142,8 +148,13 @@ static void update_slice(struct rq *rq, uint64_t now)
 
 static void resched_cpu(unsigned cpu)
 {
-	rqs[cpu].need_resched = true;
-	if (hw_ipi_present() && (cpu != cpu_id() || rqs[cpu].curr != rqs[cpu].idle))
+	struct rq *rq = &rqs[cpu];
+	__atomic_store_n(&rq->need_resched, true, __ATOMIC_SEQ_CST);
+	if (cpu == cpu_id() && rq->curr == rq->idle)
+		return;                 /* the idle loop looks before it halts */
+	if (cpu != cpu_id() && __atomic_load_n(&rq->polling, __ATOMIC_SEQ_CST))
+		return;                 /* it is watching need_resched */
+	if (hw_ipi_present())
 		hw_send_ipi(cpu, VEC_IPI_RESCHED);
 }
 
@@ -172,8 +183,8 @@ static void check_preempt(struct rq *rq, struct thread *t)
 		hw_send_ipi(cpu, VEC_IPI_RESCHED);
 	}
 	uint64_t idle = idle_mask & t->affinity & ~(1ull << cpu);
-	if (idle && hw_ipi_present())
-		hw_send_ipi((unsigned)__builtin_ctzll(idle), VEC_IPI_RESCHED);
+	if (idle)
+		resched_cpu((unsigned)__builtin_ctzll(idle));   /* come and steal */
 }
 
 /* Where a waking or new thread should run. Racy reads: a heuristic. */
@@ -551,8 +562,18 @@ static void idle_loop(void *arg)
 			schedule();
 			continue;
 		}
-		irq_disable();
 		__atomic_or_fetch(&idle_mask, bit, __ATOMIC_SEQ_CST);
+		if (idle_poll_ns && hw_timer_present()) {
+			/* Poll a little before halting: a wake-up that comes
+			 * soon then costs no IPI and no exit from hlt (the same
+			 * idea as Linux's haltpoll). */
+			__atomic_store_n(&rq->polling, true, __ATOMIC_SEQ_CST);
+			uint64_t end = clock_monotonic_ns() + idle_poll_ns;
+			while (!rq->need_resched && !rq->nr_queued && clock_monotonic_ns() < end)
+				cpu_relax();
+			__atomic_store_n(&rq->polling, false, __ATOMIC_SEQ_CST);
+		}
+		irq_disable();
 		if (rq->nr_queued || rq->need_resched) {
 			__atomic_and_fetch(&idle_mask, ~bit, __ATOMIC_SEQ_CST);
 			irq_enable();
@@ -589,6 +610,10 @@ extern char boot_stack_top[];
 
 void sched_init(void)
 {
+	uint64_t v;
+	const char *opt = cmdline_get(&kernel_cmdline, "idle_poll");
+	if (opt && parse_u64(opt, &v))
+		idle_poll_ns = v;
 	fpu_init_cpu();
 	struct thread *t = &boot_thread;
 	t->state = THREAD_RUNNING;
