@@ -1,0 +1,44 @@
+/* hello_poweroff: the one program of the boot benchmark's guests.
+ *
+ * Prints one line saying the program started, then powers the machine off.
+ * As Linux's /init (PID 1) it writes "linux: program started" to /dev/console
+ * (opened here, falling back to stdout), then calls reboot(RB_POWER_OFF): PID 1
+ * must not exit, or Linux panics. Anywhere else (under wisp, where the kernel
+ * prints its own "wisp: program started after N us" line first) it writes the
+ * line to stdout and exits 0; if reboot() fails (wisp may not implement it)
+ * it exits 0 too, so the VM ends either way.
+ *
+ *   hello_poweroff [TAG]     TAG defaults to "linux" when PID 1, else "guest"
+ *
+ * Built by bench/boot.py with: musl-gcc -static -O2
+ */
+#include <fcntl.h>
+#include <string.h>
+#include <sys/reboot.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+    int pid1 = getpid() == 1;
+    const char *tag = argc > 1 ? argv[1] : (pid1 ? "linux" : "guest");
+    char line[128];
+    size_t n = strlen(tag);
+
+    if (n > sizeof(line) - 32)
+        n = sizeof(line) - 32;
+    memcpy(line, tag, n);
+    memcpy(line + n, ": program started\n", 18);
+    n += 18;
+
+    int fd = pid1 ? open("/dev/console", O_WRONLY | O_NOCTTY) : -1;
+    if (fd < 0)
+        fd = 1;
+    if (write(fd, line, n) < 0 && fd != 1)
+        (void)!write(1, line, n);
+
+    if (pid1) {
+        sync();
+        reboot(RB_POWER_OFF);   /* does not return on Linux */
+    }
+    return 0;
+}
