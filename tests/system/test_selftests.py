@@ -31,7 +31,7 @@ def test_selftests_without_x2apic_cpu():
 
 @pytest.mark.skipif(not kvm_usable(), reason="/dev/kvm cannot be opened")
 def test_selftests_kvm():
-    assert_all_passed(boot("selftest=trap,timer,clock,acpi,mm", accel="kvm", timeout=240))
+    assert_all_passed(boot("selftest=trap,timer,clock,acpi", accel="kvm", timeout=240))
 
 
 def test_fault_gives_symbolized_backtrace():
