@@ -127,7 +127,9 @@ class WispLeg(Leg):
                                    os.path.join(out, "wisp-initramfs.cpio"))
         self.kernel = k
         # Plain console (no console=framed): the kernel's lines as text.
-        self.append = "-- /hello_poweroff wisp"
+        # The program's own line is "hello: program started"; we wait for the
+        # kernel's, which comes first.
+        self.append = "-- /hello_poweroff hello"
         self.info.update({
             "kernel": rel(k),
             "boot_method": "pvh",
@@ -287,30 +289,31 @@ class LinuxLeg(Leg):
         calibrated, and the timed boots pass it back as tsc_early_khz=, the
         way one passes lpj=. Falls back to /proc/cpuinfo's 'cpu MHz'."""
         self.warm = None
+        loud = [f for f in LINUX_FLAGS if f != "quiet"]
         if self.qemu.accel != "tcg":
-            self.warm = self._warm_boot([f for f in LINUX_FLAGS if f != "quiet"])
+            self.warm = self._warm_boot(loud)
             return
         rx = re.compile(rb"tsc: (?:Refined TSC clocksource calibration: |Detected )"
                         rb"([0-9.]+) MHz")
+        fatal = re.compile(rb"Kernel panic - not syncing:[^\r\n]*|"
+                           rb"tsc: Marking TSC unstable[^\r\n]*")
         for attempt in range(3):
-            flags = [f for f in LINUX_FLAGS if f != "quiet"]
-            r = self._warm_boot(flags, fatal=re.compile(
-                rb"Kernel panic - not syncing:[^\r\n]*|tsc: Marking TSC unstable[^\r\n]*"))
-            self.warm = r
-            m = rx.findall(r.console)
-            if r.ok and m:
-                self.tsc_khz = int(round(float(m[-1]) * 1000))
-                self.info["tsc_early_khz_source"] = "guest calibration (boot log)"
+            r = self.warm = self._warm_boot(loud, fatal=fatal)
+            if r.ok:
+                m = rx.findall(r.console)
+                if m:
+                    self.tsc_khz = int(round(float(m[-1]) * 1000))
+                    self.info["tsc_early_khz_source"] = "guest calibration (boot log)"
                 break
-            if r.reason and "TSC" not in r.reason:
-                break   # not a calibration problem: report it
+            if "TSC" not in (r.reason or ""):
+                return      # not a calibration problem: the caller reports it
             log("linux: TSC calibration boot failed (%s), retrying" % r.reason)
         if self.tsc_khz is None:
             self.tsc_khz = _cpuinfo_khz()
             if self.tsc_khz:
                 self.info["tsc_early_khz_source"] = "/proc/cpuinfo cpu MHz"
-                if not (self.warm and self.warm.ok):
-                    self.warm = self._warm_boot(LINUX_FLAGS)
+                if not self.warm.ok:
+                    self.warm = self._warm_boot(self.flags())
         self.info["tsc_early_khz"] = self.tsc_khz
 
     def _warm_boot(self, flags, fatal=None):
@@ -391,6 +394,8 @@ def run(ctx):
         n, probes = bl.min_passing(probe, MEM_SEARCH_LO, MEM_SEARCH_HI, say=log,
                                    known_ok=a.mem)
         leg.info["min_mem_mib"] = n
+        # Booting at the search's floor means "this much or less".
+        leg.info["min_mem_at_search_floor"] = n == MEM_SEARCH_LO
         leg.info["min_mem_probes"] = [
             {"mem_mib": m, "boots": ok, **({} if ok else {"why": note})}
             for m, ok, note in probes]
@@ -487,7 +492,11 @@ def table(res):
     if ku:
         rows.append(("  wisp's own figure (N us)", "%.1f ms median" % (ku["median"] / 1000.0),
                      "", ""))
-    mm = lambda d: "-" if not d or d.get("min_mem_mib") is None else "%d MiB" % d["min_mem_mib"]
+    def mm(d):
+        if not d or d.get("min_mem_mib") is None:
+            return "-"
+        return ("<= %d MiB (search floor)" if d.get("min_mem_at_search_floor")
+                else "%d MiB") % d["min_mem_mib"]
     rows.append(("smallest -m that boots", mm(w), mm(l), _fmt_x(ra.get("min_mem_wisp_over_linux"))))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = ["  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() for r in rows]

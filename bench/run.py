@@ -25,6 +25,7 @@ import platform
 import sys
 import time
 
+sys.dont_write_bytecode = True     # no bench/__pycache__ in the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import benchlib as bl  # noqa: E402

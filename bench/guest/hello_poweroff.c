@@ -1,14 +1,15 @@
 /* hello_poweroff: the one program of the boot benchmark's guests.
  *
- * Prints one line saying the program started, then powers the machine off.
- * As Linux's /init (PID 1) it writes "linux: program started" to /dev/console
- * (opened here, falling back to stdout), then calls reboot(RB_POWER_OFF): PID 1
- * must not exit, or Linux panics. Anywhere else (under wisp, where the kernel
- * prints its own "wisp: program started after N us" line first) it writes the
- * line to stdout and exits 0; if reboot() fails (wisp may not implement it)
- * it exits 0 too, so the VM ends either way.
+ * Prints "TAG: program started", then powers the machine off. TAG is argv[1],
+ * else "linux" when PID 1, else "guest". As PID 1 it writes to /dev/console
+ * (stdout if that cannot be opened), then calls sync() and
+ * reboot(RB_POWER_OFF): Linux's PID 1 must not exit, or Linux panics. If
+ * reboot() returns (wisp may not implement it) it exits 0, so the VM ends on
+ * its own either way.
  *
- *   hello_poweroff [TAG]     TAG defaults to "linux" when PID 1, else "guest"
+ *   Linux:  /init                    -> "linux: program started"
+ *   wisp:   /hello_poweroff hello    -> "hello: program started" (the bench
+ *           waits for the kernel's "wisp: program started after N us")
  *
  * Built by bench/boot.py with: musl-gcc -static -O2
  */
