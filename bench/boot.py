@@ -43,8 +43,9 @@ LINUX_FLAGS = [
 
 WISP_LINE = re.compile(rb"wisp: program started after (\d+) us\r?\n")
 LINUX_LINE = re.compile(rb"linux: program started")
-LINUX_FATAL = re.compile(rb"Kernel panic - not syncing:[^\r\n]*")
-WISP_FATAL = re.compile(rb"wisp: (?:panic|boot failed)[^\r\n]*")
+# Whole lines only (up to the newline), so that the reason is not cut short.
+LINUX_FATAL = re.compile(rb"Kernel panic - not syncing:[^\r\n]*(?=\r?\n)")
+WISP_FATAL = re.compile(rb"wisp: (?:panic|boot failed)[^\r\n]*(?=\r?\n)")
 
 
 def add_arguments(p):
@@ -295,8 +296,8 @@ class LinuxLeg(Leg):
             return
         rx = re.compile(rb"tsc: (?:Refined TSC clocksource calibration: |Detected )"
                         rb"([0-9.]+) MHz")
-        fatal = re.compile(rb"Kernel panic - not syncing:[^\r\n]*|"
-                           rb"tsc: Marking TSC unstable[^\r\n]*")
+        fatal = re.compile(rb"(?:Kernel panic - not syncing:|tsc: Marking TSC unstable)"
+                           rb"[^\r\n]*(?=\r?\n)")
         for attempt in range(3):
             r = self.warm = self._warm_boot(loud, fatal=fatal)
             if r.ok:
