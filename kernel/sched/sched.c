@@ -28,6 +28,9 @@ extern struct cmdline kernel_cmdline;
 #define SLICE_NS      4000000ull   /* time slice when others wait */
 #define WAKE_LAG_NS   (SLICE_NS / 2)  /* credit a waking sleeper may bring */
 #define WAKEUP_GRAN_NS 1000000ull   /* lead a waker needs to preempt at once */
+/* vruntimes start here, so that a lag below a queue's min_vruntime never
+ * wraps around zero. */
+#define VRUNTIME_BASE (1ull << 62)
 
 struct rq {
 	spinlock_t lock;
@@ -55,6 +58,8 @@ void thread_finished(struct thread *t);     /* thread.c */
 void thread_reap_deferred(void);            /* thread.c */
 struct thread *thread_alloc_idle(unsigned cpu, void (*fn)(void *)); /* thread.c */
 void thread_register_boot(struct thread *t); /* thread.c */
+void sched_dump_threads(uint64_t now);       /* thread.c */
+void sched_debug_init(void);
 
 #pragma weak trap_set_kernel_stack
 void trap_set_kernel_stack(unsigned cpu, uint64_t top);
@@ -124,9 +129,15 @@ static struct thread *pick_next(struct rq *rq)
 	return rq->idle;
 }
 
+static void push_balance(unsigned me);
+
 static void slice_expired(struct ktimer *kt)
 {
 	struct rq *rq = kt->arg;
+	/* A CPU with several threads waiting is the one that notices
+	 * imbalance: busy CPUs with a single thread take no timer interrupts. */
+	if (rq->nr_queued >= 2)
+		push_balance((unsigned)(rq - rqs));
 	rq->need_resched = true;
 	/* We are in the timer interrupt (or the idle loop's poll), which may
 	 * not end in a preemption point: a self-IPI makes one. */
@@ -233,6 +244,8 @@ static void place_on(struct rq *to, struct thread *t, uint64_t from_min, uint64_
 	int64_t lag = (int64_t)(t->vruntime - from_min);
 	if (lag < -(int64_t)credit)
 		lag = -(int64_t)credit;
+	if (lag > (int64_t)(8 * SLICE_NS))
+		lag = 8 * SLICE_NS;     /* ran far ahead: no need to starve it */
 	t->vruntime = to->min_vruntime + (uint64_t)lag;
 	enqueue(to, t);
 	check_preempt(to, t);
@@ -304,10 +317,13 @@ static void finish_switch(struct thread *prev)
 {
 	unsigned cpu = cpu_id();
 	struct rq *rq = &rqs[cpu];
+	/* Read prev's state before the lock drops: after that a blocked prev
+	 * may be woken, run elsewhere and even exit. */
+	int st = prev->state;
 	spin_unlock(&rq->lock);
-	if (prev->state == THREAD_DEAD) {
+	if (st == THREAD_DEAD) {
 		thread_finished(prev);
-	} else if (prev->state == THREAD_MIGRATING && prev->cpu == cpu) {
+	} else if (st == THREAD_MIGRATING) {
 		/* prev left because its affinity excludes this CPU: queue it
 		 * where it may run (nobody else touches a MIGRATING thread). */
 		spin_lock(&rq->lock);
@@ -413,7 +429,7 @@ void sched_preempt_check(struct trap_frame *tf)
 		return;
 	struct thread *t = rq->curr;
 	bool ok = trap_from_user(tf) ||
-		  ((tf->rflags & (1u << 9)) && (t->flags & (TF_PREEMPT | TF_IDLE)) &&
+		  ((tf->rflags & (1u << 9)) && (t->flags & TF_PREEMPT) &&
 		   t->preempt_count == 0);
 	if (ok)
 		schedule();
@@ -544,6 +560,53 @@ static bool try_steal(unsigned me)
 	return got != NULL;
 }
 
+/* Moves one queued thread from this CPU to the least loaded CPU when the
+ * loads (running + queued) differ by two or more. Interrupts off. */
+static void push_balance(unsigned me)
+{
+	struct rq *src = &rqs[me];
+	unsigned my_load = src->nr_queued + 1, best = me, best_load = my_load;
+	for (uint64_t m = online_mask & ~(1ull << me); m; m &= m - 1) {
+		unsigned c = (unsigned)__builtin_ctzll(m);
+		unsigned l = rqs[c].nr_queued + (rqs[c].curr != rqs[c].idle);
+		if (l < best_load) {
+			best = c;
+			best_load = l;
+		}
+	}
+	if (best == me || my_load < best_load + 2)
+		return;
+	spin_lock(&src->lock);
+	struct thread *got = NULL, *skipped[8];
+	int nskip = 0;
+	while (nskip < 8) {
+		struct pheap_node *n = pheap_pop(&src->queue[SCHED_NORMAL]);
+		if (!n)
+			break;
+		struct thread *t = container_of(n, struct thread, rq_node);
+		if (t->affinity & (1ull << best)) {
+			got = t;
+			break;
+		}
+		skipped[nskip++] = t;
+	}
+	for (int i = 0; i < nskip; i++)
+		pheap_insert(&src->queue[SCHED_NORMAL], &skipped[i]->rq_node, skipped[i]->vruntime);
+	uint64_t from_min = src->min_vruntime;
+	if (got) {
+		src->nr_queued--;
+		got->state = THREAD_MIGRATING;
+		got->cpu = best;
+	}
+	spin_unlock(&src->lock);
+	if (got) {
+		struct rq *dst = &rqs[best];
+		spin_lock(&dst->lock);
+		place_on(dst, got, from_min, SLICE_NS);
+		spin_unlock(&dst->lock);
+	}
+}
+
 static void idle_loop(void *arg)
 {
 	(void)arg;
@@ -597,6 +660,7 @@ static void idle_loop(void *arg)
 static void rq_init(unsigned cpu)
 {
 	struct rq *rq = &rqs[cpu];
+	rq->min_vruntime = VRUNTIME_BASE;
 	pheap_init(&rq->queue[0]);
 	pheap_init(&rq->queue[1]);
 	ktimer_init(&rq->slice_timer, slice_expired, rq);
@@ -619,6 +683,7 @@ void sched_init(void)
 	t->state = THREAD_RUNNING;
 	t->affinity = CPUMASK_ALL;
 	t->kstack_top = (uint64_t)boot_stack_top;
+	t->vruntime = VRUNTIME_BASE;
 	t->fpu_cpu = UINT32_MAX;
 	thread_register_boot(t);
 	rq_init(0);
@@ -630,6 +695,7 @@ void sched_init(void)
 	ncpus_online = 1;
 	hw_init();
 	trap_set_handler(VEC_IPI_RESCHED, ipi_resched, NULL);
+	sched_debug_init();
 	pr_info("sched: fpu %s, %zu-byte state, xcr0 %#lx", fpu_xcr0() ? "xsave" : "fxsave",
 		fpu_area_size(), fpu_xcr0());
 }
@@ -658,4 +724,39 @@ __noreturn void sched_start_ap(unsigned cpu)
 	irq_enable();
 	idle_loop(NULL);
 	__builtin_unreachable();
+}
+
+/* --- debugging ----------------------------------------------------------------- */
+
+/* Prints every CPU's run queue and every thread (no locks: for a stuck
+ * machine; `sched_nmi_dump` on the command line makes an NMI print it). */
+void sched_dump(void)
+{
+	uint64_t now = clock_monotonic_ns();
+	for (unsigned c = 0; c < MAX_CPUS; c++) {
+		if (!(online_mask >> c & 1))
+			continue;
+		struct rq *rq = &rqs[c];
+		pr_warn("cpu%u: curr %s nr_queued %u need_resched %d polling %d slice %s min_vr %lu idle %d",
+			c, rq->curr ? rq->curr->name : "-", rq->nr_queued, rq->need_resched,
+			rq->polling, ktimer_pending(&rq->slice_timer) ? "armed" : "off",
+			rq->min_vruntime / 1000, (int)(idle_mask >> c & 1));
+	}
+	sched_dump_threads(now);
+}
+
+static bool nmi_dump(struct trap_frame *tf, uint64_t cr2)
+{
+	(void)tf, (void)cr2;
+	static volatile int once;
+	if (!__atomic_exchange_n(&once, 1, __ATOMIC_SEQ_CST))
+		sched_dump();
+	return false;
+}
+
+void sched_debug_init(void);
+void sched_debug_init(void)
+{
+	if (cmdline_get(&kernel_cmdline, "sched_nmi_dump"))
+		trap_set_fault_handler(TRAP_NMI, nmi_dump);
 }

@@ -371,3 +371,17 @@ void thread_clear_interrupt(struct thread *t)
 {
 	__atomic_store_n(&t->interrupted, false, __ATOMIC_SEQ_CST);
 }
+
+void sched_dump_threads(uint64_t now);
+void sched_dump_threads(uint64_t now)
+{
+	static const char *const states[] = { "running", "runnable", "migrating", "blocked", "dead" };
+	struct list *p;
+	for (p = all_threads.next; p != &all_threads; p = p->next) {
+		struct thread *t = list_entry(p, struct thread, all_node);
+		pr_warn("  tid %d %s: %s cpu %u vr %lu us, timer %s (%ld us from now)", t->tid, t->name,
+			t->state >= 0 && t->state <= 4 ? states[t->state] : "?", t->cpu,
+			t->vruntime / 1000, ktimer_pending(&t->wait_timer) ? "armed" : "off",
+			ktimer_pending(&t->wait_timer) ? (long)(t->wait_timer.node.key - now) / 1000 : 0);
+	}
+}
