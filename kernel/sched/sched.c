@@ -382,6 +382,14 @@ void schedule(void)
 			trap_set_kernel_stack(cpu, next->kstack_top);
 	}
 	fpu_switch(rq, cpu, prev, next);
+	if (prev->flags & TF_USER) {
+		prev->user_fs_base = rdmsr(MSR_FS_BASE);
+		prev->user_gs_base = rdmsr(MSR_KERNEL_GS_BASE);
+	}
+	if (next->flags & TF_USER) {
+		wrmsr(MSR_FS_BASE, next->user_fs_base);
+		wrmsr(MSR_KERNEL_GS_BASE, next->user_gs_base);
+	}
 	update_slice(rq, now);
 	prev = ctx_switch(&prev->rsp, next->rsp, prev);
 	finish_switch(prev);

@@ -50,6 +50,7 @@ enum sched_class {
 #define TF_FPU       (1u << 1)  /* has FPU/SSE/AVX state to keep (user threads) */
 #define TF_DETACHED  (1u << 2)
 #define TF_IDLE      (1u << 3)
+#define TF_USER      (1u << 4)  /* runs program code: FS/GS bases switched */
 
 struct thread {
 	uint64_t rsp;               /* saved by ctx_switch; offset 0 (switch.S) */
@@ -80,6 +81,11 @@ struct thread {
 	void *fpu_state;            /* XSAVE/FXSAVE area (64-byte aligned), or NULL */
 	unsigned fpu_cpu;           /* CPU whose registers hold its state last */
 	void *user;                 /* the Linux layer's per-thread data */
+	/* TF_USER threads: the program's FS base (TLS) and GS base (held in
+	 * MSR_KERNEL_GS_BASE while in the kernel). Live in the MSRs while the
+	 * thread runs; saved here when it leaves a CPU, loaded when it comes
+	 * back. */
+	uint64_t user_fs_base, user_gs_base;
 	char name[THREAD_NAME_LEN];
 };
 

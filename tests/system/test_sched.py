@@ -8,8 +8,8 @@ from conftest import boot
 BASIC = "sched,sync,timer_sleep,fpu"
 
 
-def run(tests, smp, timeout=90):
-    b = boot(f"selftest={tests}", smp=smp, timeout=timeout)
+def run(tests, smp, timeout=90, machine="microvm"):
+    b = boot(f"selftest={tests}", smp=smp, timeout=timeout, machine=machine)
     n = len(tests.split(","))
     assert re.search(rf"selftests: {n} ran, 0 failed", b.log), b
     assert b.status == 0, b
@@ -21,10 +21,21 @@ def test_sched_selftests(smp):
     run(BASIC, smp)
 
 
-@pytest.mark.parametrize("smp", [2, 4])
+@pytest.mark.parametrize("smp", [2, 4, 8])
 def test_sched_smp_selftests(smp):
     b = run("sched_smp", smp)
     assert f"sched_smp: {smp} CPUs online" in b.log, b
+
+
+def test_sched_64_vcpus_q35():
+    b = run("sched,sched_smp", 64, timeout=180, machine="q35")
+    assert "sched_smp: 64 CPUs online" in b.log, b
+
+
+def test_maxcpus_limits_the_cpus_started():
+    b = boot("maxcpus=2 selftest=sched_smp", smp=4)
+    assert "sched_smp: 2 CPUs online" in b.log, b
+    assert b.status == 0, b
 
 
 def test_sched_bench_reports_figures():
