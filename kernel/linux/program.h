@@ -15,3 +15,6 @@
 /* Runs argv[0] (argc >= 1; argv and envp NULL-terminated), looked up in the
  * root file system. Returns the status the VM should exit with. */
 int program_start(int argc, char **argv, char **envp);
+
+/* The program's path in the image (what /proc/self/exe names). */
+const char *program_exe_path(void);
