@@ -146,11 +146,14 @@ static void slice_expired(struct ktimer *kt)
 }
 
 /* Arms the time slice when someone waits for this CPU, disarms it when
- * nobody does (tickless). rq locked; rq must be this CPU's. */
+ * nobody does (tickless). Only for a current thread that a slice can
+ * preempt (ring 3 code, TF_PREEMPT kernel threads): other kernel threads
+ * give the CPU up by blocking, and a slice would only cost timer
+ * programming on every wake-up. rq locked; rq must be this CPU's. */
 static void update_slice(struct rq *rq, uint64_t now)
 {
 	struct thread *c = rq->curr;
-	bool want = rq->nr_queued > 0 && !(c->flags & TF_IDLE);
+	bool want = rq->nr_queued > 0 && (c->flags & (TF_PREEMPT | TF_USER));
 	if (want && !ktimer_pending(&rq->slice_timer))
 		ktimer_arm(&rq->slice_timer, now + SLICE_NS);
 	else if (!want && ktimer_pending(&rq->slice_timer))
@@ -161,8 +164,10 @@ static void resched_cpu(unsigned cpu)
 {
 	struct rq *rq = &rqs[cpu];
 	__atomic_store_n(&rq->need_resched, true, __ATOMIC_SEQ_CST);
-	if (cpu == cpu_id() && rq->curr == rq->idle)
-		return;                 /* the idle loop looks before it halts */
+	if (cpu == cpu_id() && !(rq->curr->flags & (TF_PREEMPT | TF_USER)))
+		return;                 /* idle: its loop looks before it halts;
+					   other kernel threads: only a switch
+					   of their own will do */
 	if (cpu != cpu_id() && __atomic_load_n(&rq->polling, __ATOMIC_SEQ_CST))
 		return;                 /* it is watching need_resched */
 	if (hw_ipi_present())
@@ -290,7 +295,10 @@ void sched_add_new(struct thread *t, int cpu)
 	unsigned c = cpu >= 0 ? (unsigned)cpu : select_cpu(t, cpu_id());
 	struct rq *rq = &rqs[c];
 	spin_lock(&rq->lock);
-	t->vruntime = rq->min_vruntime;
+	/* A new thread starts half a slice behind the others (Linux's
+	 * START_DEBIT): creating threads cannot starve those already there,
+	 * and a sleeper that wakes up beats the newcomers. */
+	t->vruntime = rq->min_vruntime + SLICE_NS / 2;
 	enqueue(rq, t);
 	check_preempt(rq, t);
 	spin_unlock(&rq->lock);

@@ -23,13 +23,20 @@ void ktimer_init(struct ktimer *t, ktimer_fn fn, void *arg)
 	t->cpu = -1;
 }
 
-/* Called with b->lock held and interrupts off, on b's CPU. */
+/* Called with b->lock held and interrupts off, on b's CPU. The hardware
+ * is only ever moved earlier: when the earliest timer goes away (a time
+ * slice cancelled at every switch, a wait that ended before its deadline)
+ * the hardware stays armed and fires once for nothing, which costs less
+ * than reprogramming the APIC twice per context switch. A CPU with no
+ * timers left takes at most that one interrupt, then none. */
 static void reprogram(struct timer_base *b)
 {
 	struct pheap_node *m = pheap_min(&b->heap);
-	uint64_t want = m ? m->key : 0;
-	if (want == b->hw_deadline)
+	if (!m)
 		return;
+	uint64_t want = m->key;
+	if (b->hw_deadline && b->hw_deadline <= want)
+		return;             /* fires first; timer_run_expired re-arms */
 	b->hw_deadline = want;
 	hw_timer_arm(want);
 }
