@@ -10,7 +10,11 @@
 #include "arch/x86_64/time.h"
 #include "lib/klog.h"
 #include "lib/selftest.h"
+#include "lib/cmdline.h"
+#include "lib/string.h"
 #include "errno.h"
+
+extern struct cmdline kernel_cmdline;
 
 #define FAIL(...) do { pr_err(__VA_ARGS__); return 1; } while (0)
 #define MS 1000000ull
@@ -441,3 +445,43 @@ static int test_fpu(void)
 	return 0;
 }
 SELFTEST("fpu", test_fpu);
+
+/* --- kstack_guard: a thread that overflows its stack hits the guard page ---- */
+
+static volatile bool stop_recursing;
+
+__attribute__((noinline)) static int recurse(int depth)
+{
+	volatile char pad[256];
+	pad[0] = (char)depth;
+	if (stop_recursing)
+		return 0;
+	return recurse(depth + 1) + pad[0];
+}
+
+static void overflow_fn(void *arg)
+{
+	(void)arg;
+	recurse(0);
+}
+
+/* Runs only when named (it ends the VM): expect a #DF report, status 134. */
+static int test_kstack_guard(void)
+{
+	const char *list = cmdline_get(&kernel_cmdline, "selftest");
+	bool named = false;
+	static const char me[] = "kstack_guard";
+	for (const char *p = list; p && *p; p++)
+		if ((p == list || p[-1] == ',') && !strncmp(p, me, sizeof(me) - 1) &&
+		    (p[sizeof(me) - 1] == ',' || p[sizeof(me) - 1] == 0))
+			named = true;
+	if (!named)
+		return 0;
+	pr_warn("kstack_guard: a thread recursing into the guard page below its "
+		"stack; expect a double-fault report and exit status 134");
+	struct thread *t = thread_create(overflow_fn, NULL, "overflow");
+	thread_join(t);
+	pr_err("kstack_guard: the thread came back");
+	return 1;
+}
+SELFTEST("kstack_guard", test_kstack_guard);

@@ -44,3 +44,10 @@ def test_sched_bench_reports_figures():
     assert re.search(r"cross-CPU wake-up \d+ ns", b.log), b
     m = re.search(r"idle CPUs: (\d+) timer interrupts/s", b.log)
     assert m and int(m.group(1)) == 0, b
+
+
+def test_kernel_stack_overflow_hits_the_guard_page():
+    b = boot("selftest=kstack_guard", timeout=60)
+    assert b.status == 134, b
+    assert "#DF double fault" in b.log, b
+    assert "recurse" in b.log and "thread_start" in b.log, b
