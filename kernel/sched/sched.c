@@ -422,7 +422,14 @@ void thread_yield(void)
 
 void cond_resched(void)
 {
-	if (rqs[cpu_id()].need_resched)
+	/* No slice timer runs for kernel threads that cannot be preempted, so
+	 * look at the clock here: a slice is up when others wait. */
+	uint64_t f = irq_save();
+	struct rq *rq = &rqs[cpu_id()];
+	bool go = rq->need_resched ||
+		  (rq->nr_queued && clock_monotonic_ns() - rq->curr->run_start >= SLICE_NS);
+	irq_restore(f);
+	if (go)
 		schedule();
 }
 

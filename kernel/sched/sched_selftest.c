@@ -43,6 +43,27 @@ static void yielder(void *arg)
 	}
 }
 
+struct spin_arg {
+	uint64_t ns, end, cpu_ns;
+};
+static struct spin_arg spin_args[2];
+
+/* Spins for a->ns of its own CPU time, offering the CPU now and then. */
+static void cond_spinner(void *arg)
+{
+	struct spin_arg *a = arg;
+	while (thread_cpu_time_ns(thread_current()) < a->ns)
+		cond_resched();
+	a->end = clock_monotonic_ns();
+	a->cpu_ns = thread_cpu_time_ns(thread_current());
+}
+
+static void count_threads(struct thread *t, void *arg)
+{
+	(void)t;
+	(*(unsigned *)arg)++;
+}
+
 static int test_sched(void)
 {
 	/* thousands of threads, created and joined in waves */
@@ -85,6 +106,27 @@ static int test_sched(void)
 		thread_sleep_ns(1 * MS);
 	if (counter != 200 || thread_count() != before)
 		FAIL("sched: detached: %u ran, %u alive (want %u)", counter, thread_count(), before);
+
+	/* cond_resched time-slices kernel threads that cannot be preempted;
+	 * CPU time is accounted per thread */
+	struct thread_attr pin = { .affinity = 1ull << cpu_id(), .cpu = (int)cpu_id() };
+	spin_args[0] = (struct spin_arg){ 40 * MS, 0, 0 };
+	spin_args[1] = (struct spin_arg){ 5 * MS, 0, 0 };
+	struct thread *sa = thread_create_attr(cond_spinner, &spin_args[0], "cr-long", &pin);
+	struct thread *sb = thread_create_attr(cond_spinner, &spin_args[1], "cr-short", &pin);
+	uint64_t w0 = clock_monotonic_ns();
+	thread_join(sb);
+	thread_join(sa);
+	uint64_t wall = clock_monotonic_ns() - w0;
+	if (spin_args[1].end >= spin_args[0].end)
+		FAIL("sched: cond_resched: the short spinner finished after the long one");
+	if (spin_args[0].cpu_ns < 40 * MS || spin_args[0].cpu_ns > wall)
+		FAIL("sched: cpu time %lu us for 40 ms of spinning in %lu us",
+		     spin_args[0].cpu_ns / 1000, wall / 1000);
+	unsigned seen = 0;
+	thread_for_each(count_threads, &seen);
+	if (seen != thread_count())
+		FAIL("sched: thread_for_each saw %u of %u", seen, thread_count());
 
 	/* yield round-robins among equals (all pinned to this CPU) */
 	volatile unsigned n[3] = { 0, 0, 0 };

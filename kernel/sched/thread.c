@@ -96,6 +96,15 @@ unsigned thread_count(void)
 	return nthreads;
 }
 
+void thread_for_each(void (*fn)(struct thread *t, void *arg), void *arg)
+{
+	uint64_t f = spin_lock_irqsave(&threads_lock);
+	struct list *p;
+	for (p = all_threads.next; p != &all_threads; p = p->next)
+		fn(list_entry(p, struct thread, all_node), arg);
+	spin_unlock_irqrestore(&threads_lock, f);
+}
+
 static void thread_free(struct thread *t)
 {
 	uint64_t f = spin_lock_irqsave(&threads_lock);

@@ -128,6 +128,9 @@ uint64_t thread_cpu_time_ns(struct thread *t);
 void thread_use_fpu(void);
 /* Number of threads alive (created and not yet freed). */
 unsigned thread_count(void);
+/* Calls fn for every thread (for /proc, debugging) with the thread list
+ * locked and interrupts off: fn must not block or create/free threads. */
+void thread_for_each(void (*fn)(struct thread *t, void *arg), void *arg);
 
 #include "arch/x86_64/percpu.h"
 static inline struct thread *thread_current(void)
