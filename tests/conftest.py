@@ -15,6 +15,10 @@ WISP = os.path.join(BUILD, "wisp")
 
 PANIC_STATUS = 134
 
+# The CPU model for -accel kvm, as build/wisp picks it: this host's KVM (PVM)
+# makes QEMU abort on MSR 0x10a unless arch-capabilities is off.
+KVM_CPU = "host,-arch-capabilities"
+
 
 def kvm_usable():
     try:
@@ -87,9 +91,7 @@ def boot(args, files=None, machine="microvm", accel="tcg", mem="64M", smp=1,
     """Boots build/kernel.elf with `args` (kernel options, `--`, argv)."""
     with tempfile.TemporaryDirectory() as tmp:
         if cpu is None:
-            # This host's KVM (PVM) makes QEMU abort on MSR 0x10a unless
-            # arch-capabilities is off.
-            cpu = "host,-arch-capabilities" if accel == "kvm" else "max"
+            cpu = KVM_CPU if accel == "kvm" else "max"
         cmd = ["qemu-system-x86_64", "-M", machine, "-accel", accel, "-cpu", cpu,
                "-m", mem,
                "-smp", str(smp), "-nodefaults", "-no-user-config", "-nographic",
