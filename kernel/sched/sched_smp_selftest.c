@@ -303,15 +303,18 @@ static int sched_bench(void)
 		fpu_restore(area);
 	}
 	uint64_t eager = tsc_to_ns(rdtsc() - t0) / 1000;
-	trap_set_fault_handler(TRAP_NM, nm_handler);
-	t0 = rdtsc();
-	for (int i = 0; i < 1000; i++) {
-		write_cr0(read_cr0() | (1ul << 3));     /* TS */
-		uint64_t v;
-		__asm__ volatile("movq %%xmm0, %0" : "=r"(v));
+	uint64_t lazy = 0;
+	if (!fpu_ring0_emulated()) {    /* no SSE in emulated ring 0 */
+		trap_set_fault_handler(TRAP_NM, nm_handler);
+		t0 = rdtsc();
+		for (int i = 0; i < 1000; i++) {
+			write_cr0(read_cr0() | (1ul << 3));     /* TS */
+			uint64_t v;
+			__asm__ volatile("movq %%xmm0, %0" : "=r"(v));
+		}
+		lazy = tsc_to_ns(rdtsc() - t0) / 1000;
+		trap_set_fault_handler(TRAP_NM, NULL);
 	}
-	uint64_t lazy = tsc_to_ns(rdtsc() - t0) / 1000;
-	trap_set_fault_handler(TRAP_NM, NULL);
 	irq_restore(f);
 	pr_warn("sched_bench: fpu save+restore %lu ns (%s, %zu bytes); #NM trap + clts %lu ns",
 		eager, fpu_xcr0() ? "xsaveopt/xrstor" : "fxsave/fxrstor", fpu_area_size(), lazy);

@@ -19,3 +19,8 @@ void fpu_save(void *area);
 void fpu_restore(void *area);
 /* The state components in use (XCR0), 0 without XSAVE. */
 uint64_t fpu_xcr0(void);
+/* True when ring 0 runs on an instruction emulator (PVM): it has
+ * FXSAVE/FXRSTOR but neither XSAVE nor SSE instructions, so the kernel
+ * uses FXSAVE and self-tests skip SSE in ring 0. `fpu=xsave|fxsave` on the
+ * command line overrides the choice of save instruction. */
+bool fpu_ring0_emulated(void);
