@@ -21,6 +21,7 @@
 #include "mm/heap.h"
 #include "drivers/console.h"
 #include "fs/initramfs.h"
+#include "fs/vfs.h"
 #include "lib/cmdline.h"
 #include "lib/klog.h"
 #include "lib/string.h"
@@ -80,6 +81,8 @@ void kernel_main(struct boot_info *bi)
 	irq_enable();   /* the first point where interrupts can arrive */
 
 	if (initramfs_init(si) < 0)
+		machine_exit(EXIT_BAD_IMAGE);
+	if (vfs_init() < 0)
 		machine_exit(EXIT_BAD_IMAGE);
 
 	const char *tests = cmdline_get(&kernel_cmdline, "selftest");

@@ -8,6 +8,10 @@
  */
 #include "fs/ramfs.h"
 #include "mm/heap.h"
+#include "mm/page_alloc.h"
+#include "arch/x86_64/paging.h"
+#include "arch/x86_64/time.h"
+#include "lib/string.h"
 
 static size_t heap_bytes;
 
@@ -30,4 +34,35 @@ void fs_free(void *p)
 size_t fs_alloc_in_use(void)
 {
 	return __atomic_load_n(&heap_bytes, __ATOMIC_RELAXED);
+}
+
+/* File data: whole pages from the page allocator (a 4 KiB kmalloc would
+ * cost two pages with its header). */
+void *fs_alloc_page(void)
+{
+	void *p = page_alloc_virt(0);
+	if (p)
+		memset(p, 0, PAGE_SIZE);
+	return p;
+}
+
+void fs_free_page(void *p)
+{
+	page_free_virt(p, 0);
+}
+
+void fs_now(struct fs_time *t)
+{
+	uint64_t ns = clock_realtime_ns();
+	t->sec = (int64_t)(ns / 1000000000u);
+	t->nsec = (int64_t)(ns % 1000000000u);
+}
+
+char *fs_strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = fs_alloc(n);
+	if (p)
+		memcpy(p, s, n);
+	return p;
 }

@@ -72,7 +72,7 @@ static void set_attrs(struct ramfs_inode *i, const struct cpio_entry *e)
 	i->mode = (i->mode & RAMFS_S_IFMT) | (e->mode & 07777);
 	i->uid = e->uid;
 	i->gid = e->gid;
-	i->mtime = e->mtime;
+	i->mtime = i->atime = i->ctime = (struct fs_time){ e->mtime, 0 };
 }
 
 /* Descends from dir into the parent component c: created when missing, a

@@ -8,6 +8,10 @@
 
 #ifdef HOST_TEST
 #include <string.h>
+#ifndef MIN
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))
+#endif
 #else
 #include "lib/string.h"
 #endif
@@ -59,14 +63,17 @@ static struct ramfs_inode *new_inode(uint32_t mode, const struct ramfs_attr *a)
 		return NULL;
 	i->ino = next_ino++;
 	i->mode = mode;
+	fs_now(&i->mtime);
 	if (a) {
 		i->mode |= a->mode & 07777;
 		i->uid = a->uid;
 		i->gid = a->gid;
-		i->mtime = a->mtime;
+		if (a->mtime)
+			i->mtime = (struct fs_time){ a->mtime, 0 };
 		i->rdev_major = a->rdev_major;
 		i->rdev_minor = a->rdev_minor;
 	}
+	i->atime = i->ctime = i->btime = i->mtime;
 	i->nlink = 1;
 	counts.inodes++;
 	return i;
@@ -82,27 +89,67 @@ static void count_type(const struct ramfs_inode *i, int delta)
 	}
 }
 
+static void free_pages(struct ramfs_inode *i, uint64_t from)
+{
+	for (uint64_t p = from; p < i->npages; p++) {
+		if (i->pages[p]) {
+			fs_free_page(i->pages[p]);
+			i->pages[p] = NULL;
+			i->blocks -= RAMFS_PAGE_SIZE / 512;
+		}
+	}
+}
+
 static void free_inode(struct ramfs_inode *i)
 {
 	count_type(i, -1);
 	counts.inodes--;
 	if (ramfs_is_symlink(i))
 		fs_free(i->target);
+	if (ramfs_is_reg(i) && i->pages) {
+		free_pages(i, 0);
+		fs_free(i->pages);
+	}
 	fs_free(i);
+}
+
+/* The last name went: free now unless something still holds it. */
+static void drop_inode(struct ramfs_inode *i)
+{
+	if (i->refs == 0)
+		free_inode(i);
+}
+
+void ramfs_free(struct ramfs_inode *i)
+{
+	if (i->nlink == 0 && i->refs == 0)
+		free_inode(i);
+}
+
+
+struct ramfs_inode *ramfs_new_root(uint32_t mode)
+{
+	if (!nbuckets && grow_table() < 0)
+		return NULL;
+	struct ramfs_attr a = { .mode = mode };
+	struct ramfs_inode *r = new_inode(RAMFS_S_IFDIR, &a);
+	if (!r)
+		return NULL;
+	r->nlink = 2;
+	r->dir.parent = r;
+	r->dir.next_seq = 2;
+	count_type(r, 1);
+	return r;
 }
 
 int ramfs_init(void)
 {
 	if (root)
 		return 0;
-	struct ramfs_attr a = { .mode = 0755 };
-	root = new_inode(RAMFS_S_IFDIR, &a);
-	if (!root)
+	if (grow_table() < 0)
 		return -ENOMEM;
-	root->nlink = 2;
-	root->dir.parent = root;
-	count_type(root, 1);
-	return grow_table();
+	root = ramfs_new_root(0755);
+	return root ? 0 : -ENOMEM;
 }
 
 struct ramfs_inode *ramfs_root(void)
@@ -134,6 +181,8 @@ static int check_new_name(struct ramfs_inode *dir, const char *name, size_t len)
 {
 	if (!ramfs_is_dir(dir))
 		return -ENOTDIR;
+	if (dir->nlink == 0)
+		return -ENOENT;     /* a removed directory takes no new names */
 	if (len == 0 || memchr(name, '/', len) || memchr(name, 0, len))
 		return -EINVAL;
 	if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.'))
@@ -159,6 +208,7 @@ static int add_dirent(struct ramfs_inode *dir, const char *name, size_t len,
 	d->namelen = (uint16_t)len;
 	d->dir = dir;
 	d->inode = inode;
+	d->seq = dir->dir.next_seq++;
 	d->hash = name_hash(dir, name, len);
 	size_t b = d->hash & (nbuckets - 1);
 	d->hnext = buckets[b];
@@ -171,7 +221,32 @@ static int add_dirent(struct ramfs_inode *dir, const char *name, size_t len,
 	dir->dir.last = d;
 	dir->dir.entries++;
 	nentries++;
+	if (ramfs_is_dir(inode))
+		inode->dir.self = d;
 	return 0;
+}
+
+/* Takes d out of its directory and the hash table and frees it. */
+static void remove_dirent(struct ramfs_dirent *d)
+{
+	struct ramfs_inode *dir = d->dir;
+	struct ramfs_dirent **pp = &buckets[d->hash & (nbuckets - 1)];
+	while (*pp != d)
+		pp = &(*pp)->hnext;
+	*pp = d->hnext;
+	if (d->prev)
+		d->prev->next = d->next;
+	else
+		dir->dir.first = d->next;
+	if (d->next)
+		d->next->prev = d->prev;
+	else
+		dir->dir.last = d->prev;
+	dir->dir.entries--;
+	nentries--;
+	if (ramfs_is_dir(d->inode) && d->inode->dir.self == d)
+		d->inode->dir.self = NULL;
+	fs_free(d);
 }
 
 /* Common tail of the create calls: link the new inode or undo. */
@@ -203,6 +278,7 @@ int ramfs_mkdir(struct ramfs_inode *dir, const char *name, size_t len,
 		return -ENOMEM;
 	i->nlink = 2;
 	i->dir.parent = dir;
+	i->dir.next_seq = 2;
 	r = attach(dir, name, len, i, out);
 	if (r == 0)
 		dir->nlink++;
@@ -226,6 +302,12 @@ int ramfs_create(struct ramfs_inode *dir, const char *name, size_t len,
 
 void ramfs_set_data(struct ramfs_inode *i, const void *data, uint64_t size)
 {
+	if (i->pages) {
+		free_pages(i, 0);
+		fs_free(i->pages);
+		i->pages = NULL;
+		i->npages = 0;
+	}
 	count_type(i, -1);
 	i->data = data;
 	i->size = size;
@@ -251,7 +333,8 @@ int ramfs_symlink(struct ramfs_inode *dir, const char *name, size_t len,
 	if (a) {
 		i->uid = a->uid;
 		i->gid = a->gid;
-		i->mtime = a->mtime;
+		if (a->mtime)
+			i->mtime = i->atime = i->ctime = (struct fs_time){ a->mtime, 0 };
 	}
 	i->target = fs_alloc(tlen + 1);
 	if (!i->target) {
@@ -303,28 +386,117 @@ int ramfs_unlink(struct ramfs_inode *dir, const char *name, size_t len)
 	struct ramfs_inode *i = d->inode;
 	if (ramfs_is_dir(i) && i->dir.entries)
 		return -ENOTEMPTY;
-
-	struct ramfs_dirent **pp = &buckets[d->hash & (nbuckets - 1)];
-	while (*pp != d)
-		pp = &(*pp)->hnext;
-	*pp = d->hnext;
-	if (d->prev)
-		d->prev->next = d->next;
-	else
-		dir->dir.first = d->next;
-	if (d->next)
-		d->next->prev = d->prev;
-	else
-		dir->dir.last = d->prev;
-	dir->dir.entries--;
-	nentries--;
-	fs_free(d);
-
+	remove_dirent(d);
 	if (ramfs_is_dir(i)) {
 		dir->nlink--;
-		free_inode(i);
-	} else if (--i->nlink == 0) {
-		free_inode(i);
+		i->nlink = 0;
+		drop_inode(i);
+	} else {
+		if (--i->nlink == 0)
+			drop_inode(i);
+	}
+	return 0;
+}
+
+/* Whether dir is anc or below it. */
+static bool is_below(struct ramfs_inode *dir, struct ramfs_inode *anc)
+{
+	for (;;) {
+		if (dir == anc)
+			return true;
+		if (dir->dir.parent == dir)
+			return false;
+		dir = dir->dir.parent;
+	}
+}
+
+int ramfs_rename(struct ramfs_inode *odir, const char *oname, size_t olen,
+		 struct ramfs_inode *ndir, const char *nname, size_t nlen, unsigned flags)
+{
+	if (!ramfs_is_dir(odir) || !ramfs_is_dir(ndir))
+		return -ENOTDIR;
+	struct ramfs_dirent *od = find_dirent(odir, oname, olen);
+	if (!od)
+		return -ENOENT;
+	struct ramfs_inode *src = od->inode;
+	struct ramfs_dirent *nd = find_dirent(ndir, nname, nlen);
+	if (nlen > RAMFS_NAME_MAX)
+		return -ENAMETOOLONG;
+	if ((flags & 2) && !nd)                    /* RENAME_EXCHANGE */
+		return -ENOENT;
+	if ((flags & 1) && nd)                     /* RENAME_NOREPLACE */
+		return -EEXIST;
+	if (ramfs_is_dir(src) && is_below(ndir, src))
+		return -EINVAL;
+	if (flags & 2) {
+		struct ramfs_inode *dst = nd->inode;
+		if (ramfs_is_dir(dst) && is_below(odir, dst))
+			return -EINVAL;
+		/* Swap what the two names point at. */
+		od->inode = dst;
+		nd->inode = src;
+		if (ramfs_is_dir(src)) {
+			src->dir.parent = ndir;
+			src->dir.self = nd;
+			odir->nlink--;
+			ndir->nlink++;
+		}
+		if (ramfs_is_dir(dst)) {
+			dst->dir.parent = odir;
+			dst->dir.self = od;
+			ndir->nlink--;
+			odir->nlink++;
+		}
+		return 0;
+	}
+	if (nd) {
+		struct ramfs_inode *dst = nd->inode;
+		if (dst == src)
+			return 0;           /* two names of one file: nothing to do */
+		if (ramfs_is_dir(src) && !ramfs_is_dir(dst))
+			return -ENOTDIR;
+		if (!ramfs_is_dir(src) && ramfs_is_dir(dst))
+			return -EISDIR;
+		if (ramfs_is_dir(dst) && dst->dir.entries)
+			return -ENOTEMPTY;
+	} else {
+		int r = check_new_name(ndir, nname, nlen);
+		if (r < 0)
+			return r;
+	}
+	/* Make room first so that failing leaves everything as it was. */
+	if (nentries >= nbuckets && grow_table() < 0)
+		return -ENOMEM;
+	if (nd) {
+		struct ramfs_inode *dst = nd->inode;
+		/* Replace in place: the name keeps its readdir position. */
+		nd->inode = src;
+		if (ramfs_is_dir(dst)) {
+			ndir->nlink--;
+			dst->nlink = 0;
+			dst->dir.self = NULL;
+		} else {
+			dst->nlink--;
+		}
+		if (dst->nlink == 0)
+			drop_inode(dst);
+		if (ramfs_is_dir(src))
+			src->dir.self = nd;
+	} else {
+		int r = add_dirent(ndir, nname, nlen, src);
+		if (r < 0)
+			return r;
+	}
+	/* The old name goes (remove_dirent must not clear the new self). */
+	if (ramfs_is_dir(src) && src->dir.self == od)
+		src->dir.self = NULL;
+	remove_dirent(od);
+	if (ramfs_is_dir(src)) {
+		if (!src->dir.self)
+			src->dir.self = find_dirent(ndir, nname, nlen);
+		src->dir.parent = ndir;
+		odir->nlink--;
+		ndir->nlink++;
 	}
 	return 0;
 }
@@ -413,7 +585,7 @@ void ramfs_stat(const struct ramfs_inode *i, struct ramfs_stat *st)
 	st->uid = i->uid;
 	st->gid = i->gid;
 	st->size = i->size;
-	st->mtime = i->mtime;
+	st->mtime = i->mtime.sec;
 	st->rdev_major = i->rdev_major;
 	st->rdev_minor = i->rdev_minor;
 }
@@ -447,6 +619,206 @@ bool ramfs_readdir_next(struct ramfs_readdir *rd, const char **name,
 	rd->next = rd->next->next;
 	rd->pos++;
 	return true;
+}
+
+int ramfs_readdir_cookie(struct ramfs_inode *dir, uint64_t *cookie, filldir_fn fill, void *ctx)
+{
+	if (!ramfs_is_dir(dir))
+		return -ENOTDIR;
+	if (*cookie == 0) {
+		if (fill(ctx, ".", 1, dir->ino, DT_DIR, 1))
+			return 0;
+		*cookie = 1;
+	}
+	if (*cookie == 1) {
+		if (fill(ctx, "..", 2, dir->dir.parent->ino, DT_DIR, 2))
+			return 0;
+		*cookie = 2;
+	}
+	/* Entries are in increasing seq order: skip those already read. */
+	for (struct ramfs_dirent *d = dir->dir.first; d; d = d->next) {
+		if (d->seq < *cookie)
+			continue;
+		if (fill(ctx, d->name, d->namelen, d->inode->ino,
+			 mode_to_dtype(d->inode->mode), d->seq + 1))
+			return 0;
+		*cookie = d->seq + 1;
+	}
+	return 0;
+}
+
+/* --- file contents ----------------------------------------------------------- */
+
+static void size_changed(struct ramfs_inode *f, uint64_t size)
+{
+	count_type(f, -1);
+	f->size = size;
+	count_type(f, 1);
+}
+
+/* Makes pages[] hold at least n entries. */
+static int grow_pages(struct ramfs_inode *f, uint64_t n)
+{
+	if (n <= f->npages)
+		return 0;
+	if (n > RAMFS_MAX_FILE / RAMFS_PAGE_SIZE)
+		return -EFBIG;
+	uint64_t cap = f->npages ? f->npages : 4;
+	while (cap < n)
+		cap *= 2;
+	if (cap > RAMFS_MAX_FILE / RAMFS_PAGE_SIZE)
+		cap = RAMFS_MAX_FILE / RAMFS_PAGE_SIZE;
+	uint8_t **np = fs_alloc(cap * sizeof(*np));
+	if (!np)
+		return -ENOMEM;
+	if (f->pages) {
+		memcpy(np, f->pages, f->npages * sizeof(*np));
+		fs_free(f->pages);
+	}
+	f->pages = np;
+	f->npages = cap;
+	return 0;
+}
+
+/* Copy on first write: the image bytes move into pages of the file's own. */
+static int materialize(struct ramfs_inode *f)
+{
+	if (f->pages)
+		return 0;
+	uint64_t n = (f->size + RAMFS_PAGE_SIZE - 1) / RAMFS_PAGE_SIZE;
+	int r = grow_pages(f, n ? n : 1);
+	if (r < 0)
+		return r;
+	for (uint64_t p = 0; p < n; p++) {
+		uint8_t *pg = fs_alloc_page();
+		if (!pg) {
+			free_pages(f, 0);
+			fs_free(f->pages);
+			f->pages = NULL;
+			f->npages = 0;
+			return -ENOMEM;
+		}
+		uint64_t off = p * RAMFS_PAGE_SIZE;
+		memcpy(pg, (const uint8_t *)f->data + off, MIN(RAMFS_PAGE_SIZE, f->size - off));
+		f->pages[p] = pg;
+		f->blocks += RAMFS_PAGE_SIZE / 512;
+	}
+	f->data = NULL;
+	return 0;
+}
+
+const uint8_t *ramfs_read_ptr(struct ramfs_inode *f, uint64_t off, size_t *avail)
+{
+	if (off >= f->size) {
+		*avail = 0;
+		return NULL;
+	}
+	uint64_t in_page = RAMFS_PAGE_SIZE - off % RAMFS_PAGE_SIZE;
+	*avail = MIN(in_page, f->size - off);
+	if (!f->pages)
+		return f->data ? (const uint8_t *)f->data + off : NULL;
+	uint64_t p = off / RAMFS_PAGE_SIZE;
+	if (p >= f->npages || !f->pages[p])
+		return NULL;
+	return f->pages[p] + off % RAMFS_PAGE_SIZE;
+}
+
+uint8_t *ramfs_write_ptr(struct ramfs_inode *f, uint64_t off, size_t *avail)
+{
+	*avail = 0;
+	if (off >= RAMFS_MAX_FILE || materialize(f) < 0)
+		return NULL;
+	uint64_t p = off / RAMFS_PAGE_SIZE;
+	if (grow_pages(f, p + 1) < 0)
+		return NULL;
+	if (!f->pages[p]) {
+		f->pages[p] = fs_alloc_page();
+		if (!f->pages[p])
+			return NULL;
+		f->blocks += RAMFS_PAGE_SIZE / 512;
+	}
+	*avail = RAMFS_PAGE_SIZE - off % RAMFS_PAGE_SIZE;
+	return f->pages[p] + off % RAMFS_PAGE_SIZE;
+}
+
+void ramfs_set_size(struct ramfs_inode *f, uint64_t size)
+{
+	size_changed(f, size);
+}
+
+bool ramfs_page_present(const struct ramfs_inode *f, uint64_t idx)
+{
+	if (idx * RAMFS_PAGE_SIZE >= f->size)
+		return false;
+	if (!f->pages)
+		return f->data != NULL;
+	return idx < f->npages && f->pages[idx];
+}
+
+/* Zeroes [from, to) inside one page, if that page exists. */
+static void zero_range(struct ramfs_inode *f, uint64_t from, uint64_t to)
+{
+	uint64_t p = from / RAMFS_PAGE_SIZE;
+	if (from >= to || p >= f->npages || !f->pages[p])
+		return;
+	memset(f->pages[p] + from % RAMFS_PAGE_SIZE, 0, to - from);
+}
+
+int ramfs_truncate(struct ramfs_inode *f, uint64_t size)
+{
+	if (!ramfs_is_reg(f))
+		return -EINVAL;
+	if (size > RAMFS_MAX_FILE)
+		return -EFBIG;
+	if (size == f->size)
+		return 0;
+	if (!f->pages && (size < f->size || !f->data)) {
+		/* Shrinking image bytes (or an empty file) needs no copy. */
+		if (size == 0)
+			f->data = NULL;
+		if (size > f->size && grow_pages(f, 1) < 0)
+			return -ENOMEM;
+		size_changed(f, size);
+		return 0;
+	}
+	int r = materialize(f);
+	if (r < 0)
+		return r;
+	if (size < f->size) {
+		uint64_t keep = (size + RAMFS_PAGE_SIZE - 1) / RAMFS_PAGE_SIZE;
+		free_pages(f, keep);
+		/* The tail of the last page must read as zero if it grows again. */
+		zero_range(f, size, MIN(f->size, ALIGN_UP(size, (uint64_t)RAMFS_PAGE_SIZE)));
+	}
+	size_changed(f, size);
+	return 0;
+}
+
+int ramfs_punch(struct ramfs_inode *f, uint64_t off, uint64_t len)
+{
+	if (!ramfs_is_reg(f))
+		return -EINVAL;
+	if (off >= f->size || len == 0)
+		return 0;
+	uint64_t end = MIN(f->size, off + len);
+	int r = materialize(f);
+	if (r < 0)
+		return r;
+	while (off < end) {
+		uint64_t p = off / RAMFS_PAGE_SIZE;
+		uint64_t pend = MIN(end, (p + 1) * RAMFS_PAGE_SIZE);
+		if (off % RAMFS_PAGE_SIZE == 0 && pend - off == RAMFS_PAGE_SIZE) {
+			if (p < f->npages && f->pages[p]) {
+				fs_free_page(f->pages[p]);
+				f->pages[p] = NULL;
+				f->blocks -= RAMFS_PAGE_SIZE / 512;
+			}
+		} else {
+			zero_range(f, off, pend);
+		}
+		off = pend;
+	}
+	return 0;
 }
 
 void ramfs_counts(struct ramfs_counts *c)

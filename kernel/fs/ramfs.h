@@ -3,17 +3,21 @@
  * symlinks and special files (device nodes, FIFOs, sockets: stored, not
  * interpreted) with Unix attributes and ramfs-assigned inode numbers.
  *
- * It is only the tree: the initramfs unpacker (initramfs.c) fills it, and a
- * VFS will later sit above it. Regular file data is not copied: a file
+ * It is the tree and the file contents: the initramfs unpacker
+ * (initramfs.c) fills it, tmpfs.c puts it under the VFS (fs/vfs.h) as `/`,
+ * /tmp and /dev/shm. Regular file data from the image is not copied: a file
  * points at bytes that stay valid for the life of the file (the initrd
- * module memory, which therefore must never be freed).
+ * module memory, which therefore must never be freed) until its first
+ * write, which moves it into pages of its own (copy on first write).
  *
  * Memory for metadata comes only from fs_alloc/fs_free (fs_alloc.c), so the
  * tree does not depend on which kernel heap is up. Pure otherwise: the host
  * unit tests include ramfs.c and provide fs_alloc with calloc.
  *
+ * Timestamps: set when a node is created; the VFS updates them afterwards
+ * (so the unpacker keeps the archive's).
  * Errors are negative Linux errno values, so a VFS can pass them through.
- * Not thread-safe: the caller serialises (single-threaded at boot).
+ * Not thread-safe: the caller serialises (the VFS lock).
  */
 #pragma once
 
@@ -23,6 +27,7 @@
 
 /* kernel/include/errno.h (host tests reach it through -Ikernel/include). */
 #include "errno.h"
+#include "fs/inode.h"
 
 /* st_mode type bits (the Linux values). */
 #define RAMFS_S_IFMT   0170000
@@ -39,38 +44,29 @@
 #define RAMFS_SYMLOOP_MAX 40      /* symlinks followed in one lookup (Linux) */
 
 /* --- memory: the one place the file system allocates (fs_alloc.c) --------- */
-/* Zeroed, 16-byte aligned; NULL when out of memory. */
-void *fs_alloc(size_t size);
-void fs_free(void *p);
+/* fs_alloc/fs_free (fs/inode.h): zeroed, 16-byte aligned. */
 /* Bytes handed out and not freed (for the boot log). */
 size_t fs_alloc_in_use(void);
+/* One zeroed 4 KiB page for file data; NULL when out of memory. */
+void *fs_alloc_page(void);
+void fs_free_page(void *p);
+/* The wall-clock time for inode timestamps. */
+void fs_now(struct fs_time *t);
 
-struct ramfs_dirent;
+#define RAMFS_PAGE_SIZE 4096u
+/* Files are limited by the page array (one kmalloc of at most 4 MiB). */
+#define RAMFS_MAX_FILE  (((uint64_t)4 << 20) / sizeof(void *) * RAMFS_PAGE_SIZE)
 
-struct ramfs_inode {
-	uint64_t ino;
-	uint32_t mode;            /* type and permission bits */
-	uint32_t uid, gid;
-	uint32_t nlink;
-	int64_t mtime;            /* seconds since the epoch */
-	uint64_t size;            /* file bytes, symlink target length, 0 for dirs */
-	uint32_t rdev_major, rdev_minor;
-	union {
-		const void *data;           /* regular file: size bytes, not owned */
-		char *target;               /* symlink: NUL-terminated, owned */
-		struct {                    /* directory */
-			struct ramfs_inode *parent;   /* `..`; the root's is itself */
-			struct ramfs_dirent *first, *last;
-			uint32_t entries;
-		} dir;
-	};
-};
+/* The ramfs's inodes are VFS inodes (fs/inode.h): ramfs uses the named
+ * members of their union (data/pages, target, dir). */
+#define ramfs_inode inode
 
 struct ramfs_dirent {
 	struct ramfs_dirent *next, *prev;  /* in its directory, insertion order */
 	struct ramfs_dirent *hnext;     /* in its hash bucket */
 	struct ramfs_inode *dir;
 	struct ramfs_inode *inode;
+	uint64_t seq;                   /* readdir cookie: increasing per directory */
 	uint32_t hash;
 	uint16_t namelen;
 	char name[];                    /* NUL-terminated */
@@ -145,7 +141,8 @@ int ramfs_mknod(struct ramfs_inode *dir, const char *name, size_t len, uint32_t 
 int ramfs_link(struct ramfs_inode *dir, const char *name, size_t len,
 	       struct ramfs_inode *target);
 /* Removes a name; a directory must be empty (-ENOTEMPTY). The inode is freed
- * with its last link. */
+ * with its last link unless it is referenced (refs > 0: then ramfs_free
+ * frees it when the last reference goes). */
 int ramfs_unlink(struct ramfs_inode *dir, const char *name, size_t len);
 
 void ramfs_stat(const struct ramfs_inode *i, struct ramfs_stat *st);
@@ -161,6 +158,41 @@ void ramfs_readdir_begin(struct ramfs_readdir *rd, struct ramfs_inode *dir);
 /* false at the end; else the name (NUL-terminated) and its inode. */
 bool ramfs_readdir_next(struct ramfs_readdir *rd, const char **name,
 			struct ramfs_inode **inode);
+
+/* --- beyond the tree: what tmpfs.c needs -------------------------------------- */
+
+/* A new, empty root directory for another instance (a tmpfs mount); it
+ * shares the name table with the others. */
+struct ramfs_inode *ramfs_new_root(uint32_t mode);
+/* Removes the name oname in odir and enters it as nname in ndir (Linux
+ * rename(2) rules; flags RENAME_NOREPLACE 1, RENAME_EXCHANGE 2). The caller
+ * has checked that a directory is not moved below itself. */
+int ramfs_rename(struct ramfs_inode *odir, const char *oname, size_t olen,
+		 struct ramfs_inode *ndir, const char *nname, size_t nlen, unsigned flags);
+/* A file's bytes at off: a pointer to *avail contiguous bytes (up to the
+ * end of the page or of the file), or NULL when off is in a hole (*avail
+ * bytes of zeros). *avail is 0 at or past the end. */
+const uint8_t *ramfs_read_ptr(struct ramfs_inode *f, uint64_t off, size_t *avail);
+/* Where to write at off: the page holding off (allocated, and the file
+ * moved to pages of its own, as needed), *avail bytes to the page's end.
+ * Does not change the size. NULL when out of memory, or past RAMFS_MAX_FILE
+ * (*avail = 0). */
+uint8_t *ramfs_write_ptr(struct ramfs_inode *f, uint64_t off, size_t *avail);
+/* Sets the size: bytes past the old end read as zero; pages past the new
+ * end are freed. 0, -ENOMEM or -EFBIG. */
+int ramfs_truncate(struct ramfs_inode *f, uint64_t size);
+/* Records a size grown by writes (after ramfs_write_ptr). */
+void ramfs_set_size(struct ramfs_inode *f, uint64_t size);
+/* Frees the pages wholly inside [off, off+len) and zeroes the partial ones
+ * (fallocate PUNCH_HOLE). 0 or -ENOMEM. */
+int ramfs_punch(struct ramfs_inode *f, uint64_t off, uint64_t len);
+/* Whether the page at index idx holds data (SEEK_DATA/SEEK_HOLE). */
+bool ramfs_page_present(const struct ramfs_inode *f, uint64_t idx);
+/* An inode without names or references: free it (the VFS's evict). */
+void ramfs_free(struct ramfs_inode *i);
+/* Readdir with cookies (0 = start; "." and ".." first), stable while
+ * entries are added and removed. fill returns non-zero to stop. */
+int ramfs_readdir_cookie(struct ramfs_inode *dir, uint64_t *cookie, filldir_fn fill, void *ctx);
 
 /* Counts, for logs and tests. */
 struct ramfs_counts {

@@ -3,7 +3,7 @@
  * semantics; here only the argument plumbing (fds, user buffers).
  */
 #include "linux/syscall.h"
-#include "linux/fd_minimal.h"
+#include "fs/sys.h"
 #include "mm/vm.h"
 #include "mm/heap.h"
 #include "arch/x86_64/usercopy.h"
