@@ -25,7 +25,8 @@ KERNEL_LDFLAGS := -nostdlib -static-pie -Wl,--no-dynamic-linker -Wl,-z,norelro \
 	-Wl,-z,noexecstack -Wl,--build-id=none -Wl,-z,max-page-size=4096 \
 	-Wl,--no-warn-rwx-segments -T kernel/arch/x86_64/kernel.ld
 
-KERNEL_SRCS := $(shell find kernel -name '*.c' -o -name '*.S' | sort)
+# (kernel/linux/vdso/ is user-space code: built by the vDSO rule below)
+KERNEL_SRCS := $(shell find kernel -path kernel/linux/vdso -prune -o \( -name '*.c' -o -name '*.S' \) -print | sort)
 KERNEL_OBJS := $(patsubst %,$(BUILD)/%.o,$(KERNEL_SRCS))
 
 # --- host tool ----------------------------------------------------------------
@@ -45,7 +46,11 @@ GUEST_SRCS := $(sort $(wildcard tests/guest/*.c))
 GUEST_BINS := $(patsubst tests/guest/%.c,$(BUILD)/tests/guest/musl/%,$(GUEST_SRCS)) \
 	      $(patsubst tests/guest/%.c,$(BUILD)/tests/guest/glibc/%,$(GUEST_SRCS))
 
-all: $(BUILD)/kernel.elf $(BUILD)/wisp $(UNIT_BINS) $(GUEST_BINS)
+all: $(BUILD)/kernel.elf $(BUILD)/wisp $(UNIT_BINS) $(GUEST_BINS) docs/syscalls.md
+
+# The syscall table in the docs is generated from the SYSCALL() entries.
+docs/syscalls.md: $(filter %.c,$(KERNEL_SRCS)) scripts/gen-syscall-doc.sh
+	bash scripts/gen-syscall-doc.sh > $@.tmp && mv $@.tmp $@
 
 deps:
 	@bash scripts/deps.sh
@@ -68,6 +73,25 @@ $(BUILD)/ksyms.o: $(BUILD)/ksyms.S
 $(BUILD)/kernel.elf: $(KERNEL_OBJS) $(BUILD)/ksyms.o
 	$(CC) $(KERNEL_LDFLAGS) $(KERNEL_OBJS) $(BUILD)/ksyms.o -o $@
 	@bash scripts/check-ksyms.sh $(BUILD)/kernel.stage1.elf $@
+
+# --- vDSO ---------------------------------------------------------------------
+# kernel/linux/vdso/: user-space code the kernel maps into every program, built
+# as a small shared object with its own linker script (no run-time relocations:
+# checked), stripped of debug information and embedded by vdso_image.S.
+VDSO_CFLAGS := -std=gnu11 -O2 -g $(WARN) -fpic -fno-plt -ffreestanding -fno-builtin \
+	-fno-stack-protector -fcf-protection=none -Ikernel -nostdlib -shared \
+	-Wl,-T,kernel/linux/vdso/vdso.lds -Wl,-soname=linux-vdso.so.1 -Wl,--hash-style=both \
+	-Wl,--eh-frame-hdr -Wl,-Bsymbolic -Wl,--no-undefined -Wl,-z,max-page-size=4096 \
+	-Wl,--build-id=none
+$(BUILD)/vdso/vdso.so: kernel/linux/vdso/vdso.c kernel/linux/vdso/vvar.h kernel/linux/vdso/vdso.lds
+	@mkdir -p $(dir $@)
+	$(CC) $(VDSO_CFLAGS) $< -o $@
+	@if readelf -rW $@ | grep -q 'R_X86_64'; then echo "$@: has relocations" >&2; rm -f $@; exit 1; fi
+	@if readelf -SW $@ | grep -qE ' \.(data|bss|got)'; then echo "$@: has writable data" >&2; rm -f $@; exit 1; fi
+$(BUILD)/vdso/vdso.bin: $(BUILD)/vdso/vdso.so
+	objcopy --strip-debug $< $@
+$(BUILD)/kernel/linux/vdso_image.S.o: $(BUILD)/vdso/vdso.bin
+$(BUILD)/kernel/linux/vdso_image.S.o: KERNEL_CFLAGS += -DVDSO_IMAGE='"$(BUILD)/vdso/vdso.bin"'
 
 $(BUILD)/tools/%.c.o: tools/%.c
 	@mkdir -p $(dir $@)

@@ -115,7 +115,10 @@ def test_static_busybox(tmp):
 def test_dynamic_lua_with_its_interpreter(tmp, machine):
     # The interpreter reached through Debian's merged-/usr symlinks.
     real_ldso = os.path.realpath(LDSO)
-    cpio = image(tmp, f"lua-{machine}.cpio", {LUA: LUA, real_ldso: real_ldso},
+    # Now that it really runs, lua needs its libraries too (as ldd lists them).
+    libs = {p: p for p in re.findall(r"=> (/\S+)", subprocess.run(
+        ["ldd", LUA], capture_output=True, text=True, check=True).stdout)}
+    cpio = image(tmp, f"lua-{machine}.cpio", {LUA: LUA, real_ldso: real_ldso, **libs},
                  links=[("/lib64", "usr/lib64"),
                         ("/usr/lib64/ld-linux-x86-64.so.2", os.path.relpath(
                             real_ldso, "/usr/lib64"))])
