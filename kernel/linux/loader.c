@@ -7,6 +7,7 @@
  */
 #include "linux/loader.h"
 #include "linux/random.h"
+#include "linux/vdso.h"
 #include "mm/vm.h"
 #include "mm/heap.h"
 #include "fs/ramfs.h"
@@ -184,8 +185,9 @@ long setup_stack(const struct stack_args *a)
 	uint32_t eax, ebx, ecx, edx;
 	cpuid(1, 0, &eax, &ebx, &ecx, &edx);
 #define AUX(k, val) do { v[w++] = (k); v[w++] = (uint64_t)(val); } while (0)
-	/* AT_SYSINFO_EHDR comes with the vDSO (not yet): without it the C
-	 * libraries make real system calls for the time. */
+	uint64_t vdso = vdso_map();        /* 0: none, the C libraries use syscalls */
+	if (vdso)
+		AUX(AT_SYSINFO_EHDR, vdso);
 	AUX(AT_MINSIGSTKSZ, MINSIGSTKSZ);
 	AUX(AT_HWCAP, edx);
 	AUX(AT_PAGESZ, PAGE_SIZE);

@@ -76,7 +76,8 @@ static void free_leaf(uint64_t va, uint64_t pte, void *arg)
 {
 	struct unmap_ctx *c = arg;
 	pt_clear(va);
-	page_free(pte & PTE_ADDR_MASK, 0);
+	if (!(pte & PTE_KERNEL_PAGE))   /* the vDSO's data page stays the kernel's */
+		page_free(pte & PTE_ADDR_MASK, 0);
 	c->freed++;
 }
 
@@ -94,8 +95,7 @@ static void unmap_pages(uint64_t start, uint64_t end, bool free_tables)
 
 static void reprotect_leaf(uint64_t va, uint64_t pte, void *arg)
 {
-	(void)pte;
-	pt_set_flags(va, *(uint64_t *)arg);
+	pt_set_flags(va, *(uint64_t *)arg | (pte & PTE_KERNEL_PAGE));
 }
 
 /* Brings in the page at va (inside v); 0 or VM_FAULT_OOM. */

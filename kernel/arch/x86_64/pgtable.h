@@ -18,6 +18,11 @@
 #define PT_WRITE  2
 #define PT_EXEC   4
 
+/* Software bit of a leaf (ignored by the MMU): the page is the kernel's,
+ * shared into the program (the vDSO's data page), so clearing the leaf
+ * must not free it. */
+#define PTE_KERNEL_PAGE (1ul << 9)
+
 /* The leaf flags for prot: P|U, W when writable, NX when not executable
  * (if the CPU has NX). prot 0 (PROT_NONE) gives PTE_U alone: a leaf that
  * keeps its page but is not present, so every access faults. A non-zero
