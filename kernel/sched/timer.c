@@ -16,6 +16,8 @@ struct timer_base {
 
 static struct timer_base bases[MAX_CPUS];
 
+#define LAZY_DISARM_NS 10000000ull
+
 void ktimer_init(struct ktimer *t, ktimer_fn fn, void *arg)
 {
 	t->fn = fn;
@@ -28,12 +30,20 @@ void ktimer_init(struct ktimer *t, ktimer_fn fn, void *arg)
  * slice cancelled at every switch, a wait that ended before its deadline)
  * the hardware stays armed and fires once for nothing, which costs less
  * than reprogramming the APIC twice per context switch. A CPU with no
- * timers left takes at most that one interrupt, then none. */
+ * timers left takes at most that one interrupt (within 10 ms), then none. */
 static void reprogram(struct timer_base *b)
 {
 	struct pheap_node *m = pheap_min(&b->heap);
-	if (!m)
+	if (!m) {
+		/* Nothing left. A deadline far away (a long timeout that was
+		 * not needed) would wake an idle CPU much later for nothing:
+		 * disarm that one; a near one (a time slice) may just fire. */
+		if (b->hw_deadline && b->hw_deadline > clock_monotonic_ns() + LAZY_DISARM_NS) {
+			b->hw_deadline = 0;
+			hw_timer_arm(0);
+		}
 		return;
+	}
 	uint64_t want = m->key;
 	if (b->hw_deadline && b->hw_deadline <= want)
 		return;             /* fires first; timer_run_expired re-arms */
