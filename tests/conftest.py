@@ -88,7 +88,8 @@ def decode_frames(raw):
 
 def boot(args, files=None, machine="microvm", accel="tcg", mem="64M", smp=1,
          timeout=60, loglevel="info", extra=(), cpu=None):
-    """Boots build/kernel.elf with `args` (kernel options, `--`, argv)."""
+    """Boots build/kernel.elf with `args` (kernel options, `--`, argv), with
+    the heap's debug checks on."""
     with tempfile.TemporaryDirectory() as tmp:
         if cpu is None:
             cpu = KVM_CPU if accel == "kvm" else "max"
@@ -97,7 +98,7 @@ def boot(args, files=None, machine="microvm", accel="tcg", mem="64M", smp=1,
                "-smp", str(smp), "-nodefaults", "-no-user-config", "-nographic",
                "-display", "none", "-no-reboot", "-serial", "stdio",
                "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
-               "-kernel", KERNEL, "-append", f"console=framed loglevel={loglevel} {args}"]
+               "-kernel", KERNEL, "-append", f"console=framed loglevel={loglevel} heap_debug {args}"]
         if files:
             cmd += ["-initrd", make_cpio(files, os.path.join(tmp, "root.cpio"))]
         cmd += list(extra)

@@ -58,3 +58,30 @@ def test_sigterm_kills_the_vm():
     time.sleep(0.2)
     left = subprocess.run(["pgrep", "-s", str(proc.pid)], capture_output=True)
     assert left.stdout == b""
+
+
+def test_stdin_reaches_the_program():
+    for _ in range(3):   # input racing the boot once lost the first frame
+        p = wisp("run", "--accel", "tcg", "--", "busybox", "cat", input=b"hi\n")
+        assert p.returncode == 0, p.stderr
+        assert p.stdout == b"hi\n"
+
+
+def test_binary_stdin_and_stdout_round_trip_byte_for_byte():
+    data = os.urandom(300_000)
+    p = wisp("run", "--accel", "tcg", "--", "busybox", "cat", input=data)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == data
+
+
+def test_stdout_and_stderr_are_separate_streams():
+    p = wisp("run", "--accel", "tcg", "--", "busybox", "sh", "-c",
+             "echo out; echo err >&2; echo out2; exit 7")
+    assert p.returncode == 7, p.stderr
+    assert p.stdout == b"out\nout2\n"
+    assert p.stderr == b"err\n"
+
+
+def test_false_exits_one():
+    p = wisp("run", "--accel", "tcg", "--", "busybox", "false")
+    assert p.returncode == 1, p.stderr
