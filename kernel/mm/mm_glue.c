@@ -9,7 +9,7 @@ void mm_log(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vklog(KLOG_WARN, fmt, ap);
+	vklog(KLOG_INFO, fmt, ap);   /* notes; real trouble goes to mm_panic */
 	va_end(ap);
 }
 
