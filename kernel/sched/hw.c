@@ -37,10 +37,15 @@ void hw_eoi(void)
 	lapic_eoi();
 }
 
+void hw_init_callback(void)
+{
+	timer_set_callback(timer_interrupt);
+}
+
 /* Called once the local APIC and its timer are up (main.c order). */
 void hw_init(void)
 {
 	percpu_area[0].apic_id = lapic_id();
-	timer_set_callback(timer_interrupt);
+	hw_init_callback();
 	present = true;
 }

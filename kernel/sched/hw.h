@@ -16,5 +16,7 @@ void hw_send_ipi(unsigned cpu, uint8_t vector);
 void hw_eoi(void);
 /* Registers the scheduler's handlers (timer, IPIs) with the hardware. */
 void hw_init(void);
+/* (Re-)registers the scheduler's timer callback. */
+void hw_init_callback(void);
 
 void timer_interrupt(void);

@@ -157,3 +157,19 @@ void timer_init_cpu(unsigned cpu)
 {
 	pheap_init(&bases[cpu].heap);
 }
+
+/* After something else used this CPU's hardware timer (the timer
+ * driver's self-test): take it back, forget what we thought it was armed
+ * for, and arm it for our earliest deadline. */
+void sched_timer_resume(void)
+{
+	uint64_t f = irq_save();
+	hw_init_callback();
+	struct timer_base *b = &bases[cpu_id()];
+	spin_lock(&b->lock);
+	b->hw_deadline = 0;
+	hw_timer_arm(0);
+	reprogram(b);
+	spin_unlock(&b->lock);
+	irq_restore(f);
+}

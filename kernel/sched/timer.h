@@ -40,3 +40,6 @@ uint64_t timer_interrupts(unsigned cpu);
 /* The earliest deadline pending on this CPU, or UINT64_MAX. */
 uint64_t timer_next_deadline(void);
 void timer_init_cpu(unsigned cpu);
+/* Gives this CPU's hardware timer back to the scheduler after another user
+ * (the timer driver's self-test) had it. */
+void sched_timer_resume(void);

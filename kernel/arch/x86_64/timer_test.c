@@ -9,6 +9,7 @@
 #include "lib/klog.h"
 #include "lib/selftest.h"
 #include "lib/string.h"
+#include "sched/timer.h"
 
 #define LATE_BOUND_NS 20000000ull
 
@@ -110,7 +111,7 @@ static int timer_selftest(void)
 	if (timer_apic_khz())
 		pr_info("timer: APIC timer runs at %lu kHz (measured against the TSC)",
 			timer_apic_khz());
-	timer_set_callback(NULL);
+	sched_timer_resume();   /* the scheduler's timer again */
 	return bad;
 }
 SELFTEST("timer", timer_selftest);
