@@ -15,6 +15,9 @@
 #include "sched/sched.h"
 #include "arch/x86_64/trap.h"
 #include "drivers/acpi/acpi.h"
+#include "drivers/pci/pci.h"
+#include "drivers/block/blockdev.h"
+#include "drivers/virtio/virtio.h"
 #include "drivers/serial_irq.h"
 #include "drivers/serial.h"
 #include "mm/mm.h"
@@ -76,6 +79,11 @@ void kernel_main(struct boot_info *bi)
 	ioapic_init();
 	timer_init();
 	sched_init();
+	/* storage: PCI scan, block layer, virtio devices. Before smp_init:
+	 * it maps device windows uncached (mmio_map does no TLB shootdown). */
+	pci_init();
+	blk_init();
+	virtio_init();
 	smp_init();
 	serial_irq_init();
 	irq_enable();   /* the first point where interrupts can arrive */

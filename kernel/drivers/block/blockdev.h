@@ -37,13 +37,14 @@ enum blk_op {
 	BLK_OP_FLUSH,
 };
 
-/* One piece of memory in a request. Kernel virtual addresses (heap, page
- * allocator or direct map: anything phys-contiguous per segment — a heap
- * buffer or kernel stack that crosses a page boundary is split by the
- * layer, so any kernel buffer is fine). */
+/* One piece of memory in a request: a kernel virtual address that is
+ * physically contiguous for len bytes (the heap, the page allocator and
+ * the direct map always are; kernel stacks only within a page).
+ * blk_read/blk_write split any kernel buffer this way themselves. A
+ * request's segments add up to a multiple of 512; each may be any length. */
 struct blk_seg {
 	void *buf;
-	uint32_t len;              /* a multiple of 512 */
+	uint32_t len;
 };
 
 #define BLK_MAX_SEGS 32
@@ -63,9 +64,12 @@ struct blk_request {
 	void (*done)(struct blk_request *rq);
 	void *priv;                /* the submitter's */
 	/* Set by the layer. */
+	struct blockdev *bdev;
 	volatile int status;       /* 0, -EIO, -EROFS ... once complete */
 	volatile bool complete;
-	void *drv;                 /* the driver's per-request data */
+	/* The driver's per-request scratch (virtio-blk: header and status
+	 * byte, which the device reads/writes by DMA). */
+	uint8_t drv[32] __aligned(32);
 };
 
 struct blockdev_ops {
@@ -98,6 +102,7 @@ struct blockdev {
 	/* The buffer cache's per-device state (buf.c). */
 	uint32_t bcache_blocksize;
 	uint64_t bcache_last_miss;
+	int bcache_error;          /* write-back error not yet reported by bsync */
 };
 
 /* ---- for file systems ---- */

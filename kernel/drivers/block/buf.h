@@ -79,3 +79,6 @@ struct bcache_stats {
 	uint64_t hits, misses, readahead, writebacks, nbufs, ndirty;
 };
 void bcache_get_stats(struct bcache_stats *st);
+
+/* Starts the flusher thread (after the scheduler is up). */
+void blk_start_flusher(void);

@@ -1,0 +1,126 @@
+/*
+ * Split virtqueue ring arithmetic (see virtqueue.h). Pure: no kernel
+ * headers, so tests/unit/test_virtqueue.c includes this file.
+ *
+ * Ordering: the device must see a chain's descriptors before the avail
+ * ring entry, and that entry before avail->idx; we must read used->idx
+ * before the used entry it covers. x86 keeps stores in order and loads in
+ * order, but the compiler does not, and the notify decision (store avail
+ * idx, then load used flags) needs a full fence: __atomic_thread_fence
+ * gives both without depending on kernel headers.
+ */
+#include "drivers/virtio/virtqueue.h"
+
+#define VQ_USED_ALIGN 4096
+
+static inline void vq_mb(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+static inline void vq_wmb(void) { __atomic_thread_fence(__ATOMIC_RELEASE); }
+static inline void vq_rmb(void) { __atomic_thread_fence(__ATOMIC_ACQUIRE); }
+
+size_t virtq_ring_bytes(unsigned num, size_t *avail_off, size_t *used_off)
+{
+	size_t a = 16 * (size_t)num;
+	size_t u = a + 6 + 2 * (size_t)num;
+	u = (u + VQ_USED_ALIGN - 1) & ~(size_t)(VQ_USED_ALIGN - 1);
+	if (avail_off)
+		*avail_off = a;
+	if (used_off)
+		*used_off = u;
+	return u + 6 + 8 * (size_t)num;
+}
+
+void virtq_init(struct virtq *vq, unsigned num, void *mem, uint64_t phys, void **cookie)
+{
+	size_t ao, uo;
+	size_t bytes = virtq_ring_bytes(num, &ao, &uo);
+	unsigned char *p = mem;
+	for (size_t i = 0; i < bytes; i++)
+		p[i] = 0;
+	vq->num = num;
+	vq->desc = mem;
+	vq->avail = (struct vring_avail *)(p + ao);
+	vq->used = (struct vring_used *)(p + uo);
+	vq->desc_phys = phys;
+	vq->avail_phys = phys + ao;
+	vq->used_phys = phys + uo;
+	vq->cookie = cookie;
+	for (unsigned i = 0; i < num; i++) {
+		vq->desc[i].next = (uint16_t)((i + 1) & (num - 1));
+		cookie[i] = 0;
+	}
+	vq->free_head = 0;
+	vq->num_free = (uint16_t)(num < 65536 ? num : 65535);
+	vq->avail_idx = 0;
+	vq->last_used = 0;
+}
+
+int virtq_add(struct virtq *vq, const struct virtq_buf *bufs, unsigned n, void *cookie)
+{
+	if (n == 0 || n > vq->num_free)
+		return -1;
+	uint16_t head = vq->free_head, i = head, last = head;
+	for (unsigned k = 0; k < n; k++) {
+		struct vring_desc *d = &vq->desc[i];
+		d->addr = bufs[k].phys;
+		d->len = bufs[k].len;
+		d->flags = (uint16_t)((bufs[k].device_writes ? VRING_DESC_F_WRITE : 0) |
+				      (k + 1 < n ? VRING_DESC_F_NEXT : 0));
+		last = i;
+		i = d->next;           /* the free list is chained through next */
+	}
+	(void)last;
+	vq->free_head = i;
+	vq->num_free = (uint16_t)(vq->num_free - n);
+	vq->cookie[head] = cookie;
+
+	/* avail->ring[idx % num], then the index the device polls. */
+	vq->avail->ring[vq->avail_idx & (vq->num - 1)] = head;
+	vq_wmb();
+	vq->avail_idx++;
+	*(volatile uint16_t *)&vq->avail->idx = vq->avail_idx;
+	vq_mb();
+	return head;
+}
+
+bool virtq_should_notify(const struct virtq *vq)
+{
+	vq_mb();
+	return !(*(volatile uint16_t *)&vq->used->flags & VRING_USED_F_NO_NOTIFY);
+}
+
+bool virtq_has_used(const struct virtq *vq)
+{
+	return *(volatile uint16_t *)&vq->used->idx != vq->last_used;
+}
+
+void *virtq_get_used(struct virtq *vq, uint32_t *len)
+{
+	uint16_t idx = *(volatile uint16_t *)&vq->used->idx;
+	if (idx == vq->last_used)
+		return 0;
+	vq_rmb();
+	volatile struct vring_used_elem *e = &vq->used->ring[vq->last_used & (vq->num - 1)];
+	uint32_t id = e->id;
+	if (len)
+		*len = e->len;
+	vq->last_used++;
+	if (id >= vq->num)
+		return 0;              /* a broken device; nothing sane to free */
+	void *cookie = vq->cookie[id];
+	vq->cookie[id] = 0;
+
+	/* Give the chain back: walk it to its tail, link the tail to the old
+	 * free head. The device does not change descriptors, so next/flags
+	 * are as we wrote them. */
+	uint16_t tail = (uint16_t)id;
+	unsigned count = 1;
+	while ((vq->desc[tail].flags & VRING_DESC_F_NEXT) && count < vq->num) {
+		tail = vq->desc[tail].next;
+		count++;
+	}
+	vq->desc[tail].next = vq->free_head;
+	vq->desc[tail].flags = 0;
+	vq->free_head = (uint16_t)id;
+	vq->num_free = (uint16_t)(vq->num_free + count);
+	return cookie;
+}

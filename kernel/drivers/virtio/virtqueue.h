@@ -1,0 +1,81 @@
+/*
+ * Split virtqueues (virtio 1.2 section 2.7): the ring memory and the index
+ * arithmetic, with no locking and no device access, so the host unit tests
+ * can run it (tests/unit/test_virtqueue.c). The caller (virtio.c) holds a
+ * lock around every call and tells the device about new buffers.
+ *
+ * One contiguous, physically contiguous block holds the three parts:
+ *   descriptor table  16 bytes * num       (alignment 16)
+ *   available ring    6 + 2 * num bytes    (alignment 2)
+ *   used ring         6 + 8 * num bytes    (alignment 4; we start it on
+ *                                           its own 4 KiB page, as legacy did)
+ * All fields are little-endian, which is x86's order.
+ */
+#pragma once
+
+#define VRING_DESC_F_NEXT     1
+#define VRING_DESC_F_WRITE    2   /* device writes (driver reads) this buffer */
+#define VRING_DESC_F_INDIRECT 4
+#define VRING_AVAIL_F_NO_INTERRUPT 1
+#define VRING_USED_F_NO_NOTIFY     1
+
+struct vring_desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags;
+	uint16_t next;
+};
+
+struct vring_avail {
+	uint16_t flags;
+	uint16_t idx;
+	uint16_t ring[];          /* num entries, then used_event */
+};
+
+struct vring_used_elem {
+	uint32_t id;
+	uint32_t len;
+};
+
+struct vring_used {
+	uint16_t flags;
+	uint16_t idx;
+	struct vring_used_elem ring[];   /* num entries, then avail_event */
+};
+
+/* One buffer of a chain: physical address and length. */
+struct virtq_buf {
+	uint64_t phys;
+	uint32_t len;
+	bool device_writes;
+};
+
+struct virtq {
+	unsigned num;             /* ring size, a power of two <= 32768 */
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	uint64_t desc_phys, avail_phys, used_phys;
+	uint16_t free_head;       /* first free descriptor (free ones chained by next) */
+	uint16_t num_free;
+	uint16_t avail_idx;       /* our copy of avail->idx */
+	uint16_t last_used;       /* next used->idx position we consume */
+	void **cookie;            /* per head descriptor: the caller's request */
+};
+
+/* Bytes of ring memory for num entries, and where avail/used start. */
+size_t virtq_ring_bytes(unsigned num, size_t *avail_off, size_t *used_off);
+/* Sets up vq over zeroed-or-not ring memory `mem` at physical `phys`
+ * (virtq_ring_bytes(num) bytes) with a cookie array of num entries. */
+void virtq_init(struct virtq *vq, unsigned num, void *mem, uint64_t phys, void **cookie);
+/* Adds one chain: the n buffers in order (device-readable ones must come
+ * before device-writable ones) and makes it available. Returns the head
+ * descriptor, or -1 when fewer than n descriptors are free (or n is 0). */
+int virtq_add(struct virtq *vq, const struct virtq_buf *bufs, unsigned n, void *cookie);
+/* Whether the device asked not to be notified (VRING_USED_F_NO_NOTIFY). */
+bool virtq_should_notify(const struct virtq *vq);
+/* Takes the next used chain: returns its cookie and the bytes the device
+ * wrote (*len), frees its descriptors; NULL when none is pending. */
+void *virtq_get_used(struct virtq *vq, uint32_t *len);
+/* Whether the device has used chains we have not taken yet. */
+bool virtq_has_used(const struct virtq *vq);
