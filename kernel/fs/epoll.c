@@ -17,6 +17,7 @@
 #include "arch/x86_64/time.h"
 #include "fs/deps.h"
 #include "linux/syscall.h"
+#include "linux/signal.h"
 #include "lib/string.h"
 #include "errno.h"
 
@@ -419,8 +420,10 @@ SYSCALL(232, epoll_wait, sys_epoll_wait, "fpdd");
 static long sys_epoll_pwait(int epfd, struct epoll_event_k *uev, int max, int timeout,
 			    const void *sigmask, size_t sigsetsize)
 {
-	if (sigmask && sigsetsize != 8)
-		return -EINVAL;
+	/* --- signals: the temporary mask (linux/signal.c) --- */
+	int r = signal_set_temp_mask_user(sigmask, sigsetsize);
+	if (r < 0)
+		return r;
 	return epoll_wait_common(epfd, uev, max, deadline_ms(timeout));
 }
 SYSCALL(281, epoll_pwait, sys_epoll_pwait, "fpddpu");
@@ -433,8 +436,10 @@ struct timespec_k {
 static long sys_epoll_pwait2(int epfd, struct epoll_event_k *uev, int max,
 			     const struct timespec_k *uts, const void *sigmask, size_t sigsetsize)
 {
-	if (sigmask && sigsetsize != 8)
-		return -EINVAL;
+	/* --- signals: the temporary mask (linux/signal.c) --- */
+	int r = signal_set_temp_mask_user(sigmask, sigsetsize);
+	if (r < 0)
+		return r;
 	uint64_t deadline = TIME_FOREVER;
 	if (uts) {
 		struct timespec_k ts;

@@ -8,6 +8,7 @@
 #include "arch/x86_64/time.h"
 #include "fs/deps.h"
 #include "linux/syscall.h"
+#include "linux/signal.h"
 #include "lib/string.h"
 #include "errno.h"
 
@@ -239,13 +240,11 @@ static long sys_poll(struct pollfd_k *ufds, unsigned nfds, int timeout_ms)
 }
 SYSCALL(7, poll, sys_poll, "pud");
 
-/* The signal mask argument of ppoll/pselect6/epoll_pwait: accepted (its
- * size checked) but not applied until signal delivery exists. */
+/* --- signals: the signal mask argument of ppoll/pselect6 is the blocked
+ * mask until the return to user (linux/signal.c restores it there) --- */
 static int check_sigmask(const void *mask, size_t size)
 {
-	if (mask && size != 8)
-		return -EINVAL;
-	return 0;
+	return signal_set_temp_mask_user(mask, size);
 }
 
 static long sys_ppoll(struct pollfd_k *ufds, unsigned nfds, struct timespec_k *uts,

@@ -5,6 +5,7 @@
  */
 #include "linux/syscall.h"
 #include "linux/task.h"
+#include "linux/signal.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/gdt.h"
 #include "arch/x86_64/layout.h"
@@ -259,6 +260,10 @@ int syscall_dispatch(struct trap_frame *tf)
 	tf->rax = (uint64_t)r;
 	if (tracing)
 		trace((unsigned)nr, d, a, r, true);
+	/* --- signals (linux/signal.c): restart or EINTR, handlers --- */
+	if (signal_return_to_user(tf, true))
+		t->force_iret = true;
+	/* --- end signals --- */
 	bool iret = t->force_iret || tf->rip >= USER_END;
 	t->force_iret = false;
 	return iret;

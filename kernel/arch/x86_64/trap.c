@@ -28,6 +28,12 @@ __attribute__((weak)) bool user_fault(struct trap_frame *tf)
 	return false;
 }
 
+/* --- signals: the Linux layer's return-to-user work (linux/signal.c) --- */
+__attribute__((weak)) void user_return(struct trap_frame *tf)
+{
+	(void)tf;
+}
+
 void trap_set_handler(uint8_t vector, trap_handler_t h, void *arg)
 {
 	if (vector < 32)
@@ -200,6 +206,9 @@ void trap_dispatch(struct trap_frame *tf)
 			h(tf, __atomic_load_n(&handlers[v].arg, __ATOMIC_RELAXED));
 		else
 			unexpected(v);
+		/* --- signals: delivered on the way back to ring 3 --- */
+		if (trap_from_user(tf))
+			user_return(tf);
 		return;
 	}
 	/* CR2 first: any fault from here on would overwrite it. */
@@ -209,4 +218,7 @@ void trap_dispatch(struct trap_frame *tf)
 	entry_cr2[cpu] = cr2;
 	exception(tf, cr2);
 	entry_cr2[cpu] = outer;
+	/* --- signals: delivered on the way back to ring 3 --- */
+	if (trap_from_user(tf) && v != TRAP_NMI)
+		user_return(tf);
 }

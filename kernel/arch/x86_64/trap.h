@@ -93,6 +93,10 @@ void trap_set_fault_handler(uint8_t vector, trap_fault_handler_t h);
  * address). false means: report and exit.
  */
 bool user_fault(struct trap_frame *tf);
+/* Work before any return to ring 3 from an interrupt or exception
+ * (signal delivery): weak, nothing here; may change tf; returns with
+ * interrupts off. */
+void user_return(struct trap_frame *tf);
 /* CR2 as read when the exception being handled on this CPU came in (the
  * innermost one, if they nest): later faults cannot clobber it. */
 uint64_t trap_cr2(void);
