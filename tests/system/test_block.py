@@ -47,13 +47,15 @@ def sector_pattern(s):
     return bytes(data)
 
 
-@pytest.mark.parametrize("machine", MACHINES)
+@pytest.mark.parametrize("machine", MACHINES + ["pc"])
 def test_blk_readwrite(machine, tmp_path):
     img = make_image(tmp_path / "scratch.img", 8 << 20)
     b = boot("selftest=blk blk.test=vda", machine=machine, timeout=120,
              extra=disk_args(machine, img))
     selftest_ok(b)
     assert re.search(r"block: vda: 16384 sectors \(8 MiB\)", b.log), b
+    # The interrupt arrived (no fallback to polling).
+    assert "without an interrupt" not in b.log, b
     data = open(img, "rb").read()
     assert len(data) == 8 << 20
     bad = [s for s in range(2048) if data[s * 512:(s + 1) * 512] != sector_pattern(s)]

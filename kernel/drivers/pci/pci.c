@@ -164,8 +164,11 @@ static void read_bars(struct pci_dev *d)
 /* INTx pin (0-based, after swizzling up to bus 0) of a bus-0 slot -> GSI,
  * as QEMU's DSDT _PRT for the machine says (hw/i386/acpi-build.c):
  * q35: slots 0x19-0x1d and 0x1f use PIRQ A-D by pin, every other slot PIRQ
- * E-H rotated by slot; PIRQ A-H are GSI 16-23. pc (PIIX3): PIRQ A-D
- * rotated by slot, GSI 16-19. */
+ * E-H rotated by slot; PIRQ A-H are GSI 16-23 (level, active low).
+ * pc (PIIX3) sends its PIRQs to the ISA IRQ the firmware chose (the
+ * interrupt line register), which the MADT overrides make level-triggered;
+ * handled in scan_fn. A wrong guess costs speed, not correctness:
+ * blk_wait polls. */
 static int intx_gsi(unsigned slot, unsigned pin0)
 {
 	switch (chipset) {
@@ -173,8 +176,6 @@ static int intx_gsi(unsigned slot, unsigned pin0)
 		if ((slot >= 0x19 && slot <= 0x1d) || slot == 0x1f)
 			return 16 + (int)pin0;
 		return 16 + 4 + (int)((slot + pin0) & 3);
-	case CHIP_I440FX:
-		return 16 + (int)((slot + pin0) & 3);
 	default:
 		return -1;
 	}
@@ -204,7 +205,17 @@ static void scan_fn(unsigned bus, unsigned dev, unsigned fn, int root_slot, int 
 	if (bus == 0 && dev == 0 && fn == 0 && d->vendor == 0x8086)
 		chipset = d->device == 0x29c0 ? CHIP_Q35 : d->device == 0x1237 ? CHIP_I440FX
 									  : CHIP_UNKNOWN;
-	if (d->irq_pin >= 1 && d->irq_pin <= 4) {
+	d->irq_active_low = true;
+	d->irq_level = true;
+	if (d->irq_pin >= 1 && d->irq_pin <= 4 && chipset == CHIP_I440FX) {
+		uint8_t line = pci_read8(d, PCI_INTERRUPT_LINE);
+		if (line < 16) {
+			struct acpi_irq_route r = acpi_isa_irq_route(line);
+			d->gsi = (int)r.gsi;
+			d->irq_active_low = r.active_low;
+			d->irq_level = r.level;
+		}
+	} else if (d->irq_pin >= 1 && d->irq_pin <= 4) {
 		unsigned pin0 = (unsigned)(d->irq_pin - 1);
 		if (bus == 0)
 			d->gsi = intx_gsi(dev, pin0);

@@ -3,8 +3,9 @@
  * MCFG table gives one (q35) and the legacy 0xCF8/0xCFC ports otherwise
  * (pc), following bridges. BARs are read as the firmware assigned them
  * (SeaBIOS on q35/pc); we do not reassign. The INTx line of each device
- * is translated to an IOAPIC GSI for the chipset QEMU emulates (q35's ICH9
- * or pc's PIIX3), as their ACPI _PRT tables would say.
+ * is translated to an IOAPIC GSI for the chipset QEMU emulates (q35's ICH9:
+ * fixed PIRQ wiring; pc's PIIX3: the ISA IRQ in the interrupt line
+ * register), as their ACPI tables would say.
  */
 #pragma once
 #include "drivers/pci/pci_cap.h"
@@ -30,6 +31,7 @@ struct pci_dev {
 	uint8_t header_type;           /* without the multi-function bit */
 	uint8_t irq_pin;               /* 1..4 = INTA..INTD, 0 none */
 	int gsi;                       /* IOAPIC line of irq_pin, -1 unknown */
+	bool irq_active_low, irq_level;
 	uint64_t bar[6];               /* physical (memory) or port (I/O) base */
 	uint64_t bar_size[6];
 	bool bar_io[6];

@@ -159,7 +159,6 @@ static uint32_t m_irq_ack(struct virtio_device *vd)
  * says so); the line stays up until InterruptACK clears the status. */
 static const struct virtio_transport mmio_transport = {
 	.name = "mmio",
-	.irq_active_low = false,
 	.get_status = m_get_status,
 	.set_status = m_set_status,
 	.get_features = m_get_features,

@@ -5,8 +5,8 @@
  * virtio-*-pci devices are transitional (legacy I/O BAR plus these), and
  * we use only the modern part.
  *
- * Interrupts: the legacy INTx line (pci.c translates it to a GSI), level,
- * active low; reading the ISR register acknowledges and lowers it. MSI-X
+ * Interrupts: the legacy INTx line (pci.c translates it to a GSI and its
+ * trigger mode: level, active low on q35); reading the ISR register acknowledges and lowers it. MSI-X
  * is left disabled, which is what makes the device use INTx and ISR.
  */
 #include "drivers/virtio/transport.h"
@@ -145,7 +145,6 @@ static uint32_t p_irq_ack(struct virtio_device *vd)
 
 static const struct virtio_transport pci_transport = {
 	.name = "pci",
-	.irq_active_low = true,
 	.get_status = p_get_status,
 	.set_status = p_set_status,
 	.get_features = p_get_features,
@@ -228,6 +227,8 @@ static void probe(struct pci_dev *d)
 	vd->tp = p;
 	vd->device_id = id;
 	vd->gsi = d->gsi;
+	vd->irq_active_low = d->irq_active_low;
+	vd->irq_edge = !d->irq_level;
 	if (d->gsi < 0)
 		pr_warn("virtio: %s: INTx line unknown on this chipset; completions are polled", where);
 	memcpy(vd->where, where, sizeof(where));

@@ -199,7 +199,7 @@ int virtio_driver_ok(struct virtio_device *vd)
 			uint8_t vec = (uint8_t)(VEC_IRQ_BASE + vd->gsi);
 			trap_set_handler(vec, virtio_irq, (void *)(uintptr_t)vd->gsi);
 			if (ioapic_route_gsi((uint32_t)vd->gsi, vec, lapic_id(),
-					     vd->t->irq_active_low, true) < 0) {
+					     vd->irq_active_low, !vd->irq_edge) < 0) {
 				pr_warn("virtio: %s: no IOAPIC pin for GSI %d; completions are polled",
 					vd->where, vd->gsi);
 				irq_devs[vd->gsi] = vd->irq_next;

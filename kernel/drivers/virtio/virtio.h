@@ -48,8 +48,6 @@ struct virtio_vq;
 
 struct virtio_transport {
 	const char *name;                          /* "mmio", "pci" */
-	bool irq_active_low;                       /* the line is level-triggered;
-						      PCI INTx is active low */
 	uint8_t (*get_status)(struct virtio_device *vd);
 	void (*set_status)(struct virtio_device *vd, uint8_t status);  /* 0 resets */
 	uint64_t (*get_features)(struct virtio_device *vd);
@@ -87,6 +85,7 @@ struct virtio_device {
 	uint32_t device_id;
 	uint64_t features;               /* negotiated */
 	int gsi;                         /* interrupt line, -1 for none (polled) */
+	bool irq_active_low, irq_edge;   /* how the line signals (default: level, high) */
 	unsigned nvqs;
 	struct virtio_vq vqs[VIRTIO_MAX_VQS];
 	void *priv;                      /* the driver's */
