@@ -23,6 +23,7 @@
 #include "mm/mm.h"
 #include "mm/heap.h"
 #include "drivers/console.h"
+#include "fs/rootfs.h"
 #include "fs/initramfs.h"
 #include "fs/vfs.h"
 #include "lib/cmdline.h"
@@ -86,12 +87,15 @@ void kernel_main(struct boot_info *bi)
 	virtio_init();
 	smp_init();
 	serial_irq_init();
+	console_send_ready();
 	irq_enable();   /* the first point where interrupts can arrive */
 
 	if (initramfs_init(si) < 0)
 		machine_exit(EXIT_BAD_IMAGE);
+	rootfs_mount_root();    /* root=/dev/vdX: ext2 as / (fs/rootfs.c) */
 	if (vfs_init() < 0)
 		machine_exit(EXIT_BAD_IMAGE);
+	rootfs_init();          /* /etc/wisp/config, mount=/dev/vdX:/path */
 
 	const char *tests = cmdline_get(&kernel_cmdline, "selftest");
 	if (tests) {

@@ -71,6 +71,7 @@ struct super;
 struct mount;
 struct file_lock;
 struct ramfs_dirent;
+struct vm_file;
 
 /* readdir's callback: one entry. Returns non-zero to stop (buffer full):
  * the entry was not consumed and the cookie stays before it. */
@@ -118,6 +119,10 @@ struct inode_ops {
 	int (*open)(struct inode *i, struct file *f);
 	/* No names and no references left: free it (or keep it cached). */
 	void (*evict)(struct inode *i);
+	/* Regular files of disk file systems (ext2): fills *out with a reader
+	 * of the contents that never sleeps (vm.c reads at fault time under a
+	 * spinlock), for mmap and the ELF loader. NULL: tmpfs's own. */
+	int (*map_file)(struct inode *i, struct vm_file *out);
 };
 
 struct inode {

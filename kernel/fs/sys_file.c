@@ -820,11 +820,18 @@ int fd_mmap_file(int fd, struct vm_file *out)
 		r = -EBADF;
 	else if (devfs_is_zero(f))
 		r = 1;
-	else if (!S_ISREG(i->mode) || !tmpfs_is(i))
+	else if (!S_ISREG(i->mode) || (!tmpfs_is(i) && !i->ops->map_file))
 		r = -ENODEV;
 	else if (!(f->mode & FMODE_READ))
 		r = -EACCES;
-	if (r == 0) {
+	if (r == 0 && i->ops->map_file) {
+		/* A disk file (ext2): its own never-sleeping reader. */
+		r = i->ops->map_file(i, out);
+		if (r == 0) {
+			vfs_iget(i);
+			maps_note_name(i, f->name);
+		}
+	} else if (r == 0) {
 		/* The mapping reads the inode at fault time: it keeps it alive
 		 * (for good, until mappings can give references back). */
 		vfs_iget(i);

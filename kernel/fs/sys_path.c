@@ -3,6 +3,7 @@
  * removing and renaming names, links, attributes, access, truncate,
  * fallocate, sync, statfs, the working directory and umask.
  */
+#include "fs/shutdown.h"
 #include "fs/vfs.h"
 #include "fs/namei.h"
 #include "fs/sys.h"
@@ -1119,6 +1120,7 @@ SYSCALL(75, fdatasync, sys_fdatasync, "f");
 
 static long sys_sync(void)
 {
+	fs_sync_all();          /* disk file systems (fs/shutdown.h) */
 	return 0;
 }
 SYSCALL(162, sync, sys_sync, "");
@@ -1129,7 +1131,7 @@ static long sys_syncfs(int fd)
 	if (!f)
 		return -EBADF;
 	file_put(f);
-	return 0;
+	return fs_sync_all();   /* disk file systems (fs/shutdown.h) */
 }
 SYSCALL(306, syncfs, sys_syncfs, "f");
 

@@ -534,9 +534,12 @@ static void ensure_dir(const char *name, uint32_t mode)
 
 int vfs_init(void)
 {
-	int r = tmpfs_adopt_root(&root_sb);
-	if (r == 0)
-		r = vfs_mount(&root_sb, "/", 0);
+	int r = 0;
+	if (nmounts == 0) {     /* else a disk is `/` already (root=, fs/rootfs.c) */
+		r = tmpfs_adopt_root(&root_sb);
+		if (r == 0)
+			r = vfs_mount(&root_sb, "/", 0);
+	}
 	if (r < 0)
 		return r;
 	vfs_lock();

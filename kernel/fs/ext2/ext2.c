@@ -751,10 +751,18 @@ static void e2_fs_destroy(struct ext2_fs *fs)
 	ext2_free(fs);
 }
 
+static void release_unlinked(struct ext2_node *n, void *arg)
+{
+	if (n->d.i_links_count == 0 && n->d.i_dtime == 0)
+		e2_release_inode(arg, n);
+}
+
 int ext2_unmount(struct ext2_fs *fs)
 {
 	int r = 0;
 	if (!fs->rdonly) {
+		/* Files unlinked while open are closed now. */
+		ext2_for_each_node(fs, release_unlinked, fs);
 		r = write_meta(fs);
 		if (!fs->errors)
 			fs->sb.s_state |= EXT2_VALID_FS;

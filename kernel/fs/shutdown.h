@@ -1,0 +1,22 @@
+/*
+ * File systems that hold state in memory register here, so that sync(2)
+ * writes them all and the machine's power-off (machine_exit) leaves them
+ * clean on disk first.
+ */
+#pragma once
+
+struct fs_hook {
+	const char *name;
+	int (*sync)(void *arg);          /* write everything, flush the device */
+	void (*shutdown)(void *arg);     /* sync and mark clean; no use after */
+	void *arg;
+	struct fs_hook *next;
+};
+
+void fs_hook_add(struct fs_hook *h);
+/* sync(2): every registered file system; the first error. */
+int fs_sync_all(void);
+/* Called by machine_exit. Runs the shutdown hooks once, and only from a
+ * normal exit (a thread with interrupts on): a panic or a fatal exception
+ * (interrupts off) powers off without touching the disks, as a crash. */
+void fs_shutdown_all(void);
