@@ -106,6 +106,15 @@ def test_blk_several_disks_named_in_order(tmp_path):
     assert open(imgs[0], "rb").read(512) == b"\xee" * 512
 
 
+def test_without_blk_test_nothing_is_written(tmp_path):
+    """selftest=all with a real disk attached must not touch it."""
+    img = make_image(tmp_path / "data.img", 1 << 20, fill=b"\x42")
+    b = boot("selftest=blk", timeout=120, extra=disk_args("microvm", img))
+    selftest_ok(b)
+    assert "vda: reads only" in b.log, b
+    assert open(img, "rb").read() == b"\x42" * (1 << 20)
+
+
 def test_no_disk_skips():
     b = boot("selftest=blk", timeout=60)
     selftest_ok(b)

@@ -1,8 +1,9 @@
 /*
  * selftest=blk: the block layer and a virtio-blk scratch disk the test
  * harness attached (tests/system/test_block.py), named by `blk.test=vdX`
- * (default vda; with no disk at all and no blk.test it is skipped, so
- * selftest=all passes on machines without disks). What it writes is checked again from the host:
+ * (default vda). Without blk.test the test never writes: it only reads
+ * (so selftest=all is harmless with a real disk attached), and with no
+ * disk at all it is skipped. What the writing test writes is checked again from the host:
  *   sectors 0..2047 (the first MiB): sector s holds the 64-bit value
  *     s ^ 0x5749535000000000 ("WISP") then bytes (s + i) & 0xff;
  *   the 4 KiB blocks 512..527 (2 MiB on) written through the buffer
@@ -219,6 +220,22 @@ static int test_empty(struct blockdev *bd)
 	return failures;
 }
 
+/* Reads only: what runs when no blk.test names a scratch disk. */
+static int test_readonly_checks(struct blockdev *bd)
+{
+	uint8_t *buf = kmalloc(8 * BLK_SECTOR_SIZE);
+	if (!buf)
+		return 1;
+	uint32_t n = (uint32_t)MIN(bd->nsectors, 8u);
+	EXPECT(blk_read(bd, 0, n, buf) == 0);
+	EXPECT(blk_read(bd, bd->nsectors, 1, buf) == -EIO);
+	EXPECT(blk_read(bd, bd->nsectors - 1, 1, buf) == 0);
+	kfree(buf);
+	pr_info("blk selftest: %s: reads only (blk.test=%s would write test patterns)",
+		bd->name, bd->name);
+	return failures;
+}
+
 static int blk_selftest(void)
 {
 	failures = 0;
@@ -242,6 +259,8 @@ static int blk_selftest(void)
 		return test_empty(bd);
 	if (bd->readonly)
 		return test_readonly(bd);
+	if (!cmdline_get(&kernel_cmdline, "blk.test"))
+		return test_readonly_checks(bd);
 	return test_rw(bd);
 }
 SELFTEST("blk", blk_selftest);

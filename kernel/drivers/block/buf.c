@@ -33,6 +33,7 @@
 static spinlock_t bc_lock = SPINLOCK_INIT;
 static struct list bc_lru = LIST_INIT(bc_lru);      /* front: most recently used */
 static struct list bc_hash[BC_NHASH];
+static struct list bc_dirty = LIST_INIT(bc_dirty);  /* dirty buffers, oldest first */
 static uint64_t bc_bytes, bc_limit, bc_ndirty_bytes;
 static struct bcache_stats st;
 static struct wait_queue flusher_wq = WAIT_QUEUE_INIT(flusher_wq);
@@ -101,6 +102,7 @@ static void clear_dirty_locked(struct buf *b)
 {
 	if (b->flags & BUF_DIRTY) {
 		b->flags &= ~BUF_DIRTY;
+		list_remove(&b->dirty);
 		bc_ndirty_bytes -= b->size;
 		st.ndirty--;
 	}
@@ -369,6 +371,7 @@ void bdirty(struct buf *b)
 	if (!(b->flags & BUF_DIRTY)) {
 		b->flags |= BUF_DIRTY;
 		b->dirty_since = clock_monotonic_ns();
+		list_push_back(&bc_dirty, &b->dirty);
 		bc_ndirty_bytes += b->size;
 		st.ndirty++;
 	}
@@ -433,10 +436,10 @@ static int writeback(struct blockdev *bd, uint64_t before)
 		unsigned n = 0;
 		uint64_t f = spin_lock_irqsave(&bc_lock);
 		struct blockdev *dev = bd;
-		for (struct list *l = bc_lru.next; l != &bc_lru && n < BC_BATCH; l = l->next) {
-			struct buf *b = list_entry(l, struct buf, lru);
-			if (!(b->flags & BUF_DIRTY) || b->dirty_since > before)
-				continue;
+		for (struct list *l = bc_dirty.next; l != &bc_dirty && n < BC_BATCH; l = l->next) {
+			struct buf *b = list_entry(l, struct buf, dirty);
+			if (b->dirty_since > before)
+				break;               /* the rest are younger */
 			if (!dev)
 				dev = b->bdev;       /* one device per batch */
 			if (b->bdev != dev)

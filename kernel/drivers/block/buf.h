@@ -46,6 +46,7 @@ struct buf {
 	struct mutex lock;         /* held by the user between bread and brelse */
 	struct list lru;           /* cache list, most recently released first */
 	struct list hash;          /* hash chain */
+	struct list dirty;         /* on the dirty list, oldest first, while BUF_DIRTY */
 	uint64_t dirty_since;      /* clock_monotonic_ns when it became dirty */
 };
 
