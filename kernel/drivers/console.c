@@ -21,7 +21,8 @@ static void send_frame(enum console_chan chan, const uint8_t *p, size_t len)
 {
 	uint8_t hdr[3] = { FRAME_MAGIC, (uint8_t)chan, (uint8_t)len };
 	serial_write(hdr, 3);
-	serial_write(p, len);
+	if (len)
+		serial_write(p, len);
 }
 
 void console_write(enum console_chan chan, const void *buf, size_t len)
@@ -49,6 +50,15 @@ void console_send_exit(int status)
 			 (uint8_t)(status >> 16), (uint8_t)(status >> 24) };
 	uint64_t f = spin_lock_irqsave(&tx_lock);
 	send_frame(CON_EXIT, v, 4);
+	spin_unlock_irqrestore(&tx_lock, f);
+}
+
+void console_send_ready(void)
+{
+	if (!framed)
+		return;
+	uint64_t f = spin_lock_irqsave(&tx_lock);
+	send_frame(CON_READY, NULL, 0);
 	spin_unlock_irqrestore(&tx_lock, f);
 }
 
@@ -129,6 +139,8 @@ ssize_t console_read_stdin(void *buf, size_t len)
 {
 	uint8_t *p = buf;
 	size_t n = 0;
+	if (READ_ONCE(in.head) == READ_ONCE(in.tail))
+		console_rx_poll();   /* in case an interrupt was missed or is off */
 	uint64_t f = spin_lock_irqsave(&in.lock);
 	while (n < len && in.head != in.tail)
 		p[n++] = in.buf[in.head++ % STDIN_BUF];

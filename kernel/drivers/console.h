@@ -13,11 +13,16 @@ enum console_chan {
 	CON_LOG_INFO = 3,
 	CON_LOG_WARN = 4,
 	CON_EXIT = 5,
+	CON_READY = 6,   /* empty frame: input is read from now on */
 };
 
 void console_init(bool framed);
 bool console_is_framed(void);
 void console_write(enum console_chan chan, const void *buf, size_t len);
+/* Tells the host that input is read from now on: before it, the host sends
+ * nothing, since firmware and early boot may reset the UART and drop
+ * bytes (framed mode only). */
+void console_send_ready(void);
 /* Tells the host the program's exit status (framed mode only). */
 void console_send_exit(int status);
 

@@ -14,6 +14,7 @@ struct rec {
 	int exits;
 	int32_t status;
 	int bad;
+	int ready;
 	char order[256]; /* channel sequence, one char per callback run */
 	size_t order_len;
 };
@@ -45,6 +46,12 @@ static void on_exit_(void *ctx, int32_t status)
 	r->exits++;
 	r->status = status;
 	r->order[r->order_len++] = 'x';
+}
+
+static void on_ready(void *ctx)
+{
+	struct rec *r = ctx;
+	r->ready++;
 }
 
 static void on_bad(void *ctx, unsigned chan, unsigned len)
@@ -90,6 +97,7 @@ static const struct cp_handlers *handlers(struct rec *r)
 	h.data = on_data;
 	h.noise = on_noise;
 	h.exit = on_exit_;
+	h.ready = on_ready;
 	h.bad_frame = on_bad;
 	h.ctx = r;
 	return &h;
@@ -139,6 +147,22 @@ static void test_mid_frame_and_null_handlers(void)
 	cp_demux_feed(&d, &none, stream, sizeof(stream)); /* no crash without handlers */
 }
 
+/* The ready frame is empty and reaches its own handler, split or not. */
+static void test_ready(void)
+{
+	const uint8_t s[] = { 'x', 0xF5, 6, 0, 0xF5, 1, 1, 'a' };
+	struct cp_demux d;
+	struct rec *r = calloc(1, sizeof(*r));
+	for (size_t a = 0; a <= sizeof(s); a++) {
+		memset(r, 0, sizeof(*r));
+		cp_demux_init(&d);
+		cp_demux_feed(&d, handlers(r), s, a);
+		cp_demux_feed(&d, handlers(r), s + a, sizeof(s) - a);
+		CHECK(r->ready == 1 && r->chan_len[1] == 1 && r->noise_len == 1);
+	}
+	free(r);
+}
+
 static void test_encode(void)
 {
 	uint8_t data[600], out[700], eof[3];
@@ -174,5 +198,6 @@ int main(void)
 	test_whole_and_split();
 	test_mid_frame_and_null_handlers();
 	test_encode();
+	test_ready();
 	return CHECK_SUMMARY();
 }

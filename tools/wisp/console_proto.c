@@ -16,6 +16,8 @@ int cp_demux_mid_frame(const struct cp_demux *d)
 
 static void end_of_frame(struct cp_demux *d, const struct cp_handlers *h)
 {
+	if (d->chan == CP_READY && h->ready)
+		h->ready(h->ctx);
 	if (d->chan == CP_EXIT && !d->bad && h->exit)
 		h->exit(h->ctx, (int32_t)((uint32_t)d->exit_buf[0] | (uint32_t)d->exit_buf[1] << 8 |
 					  (uint32_t)d->exit_buf[2] << 16 |

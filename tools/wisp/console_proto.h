@@ -5,6 +5,9 @@
  *                   CHAN 1 stdout, 2 stderr, 3 kernel info/debug log,
  *                   4 kernel warning/error log: LEN 1..255
  *                   CHAN 5 exit: LEN 4, little-endian int32 status
+ *                   CHAN 6 ready: LEN 0, the kernel reads its input now;
+ *                   the host sends no stdin before it (bytes sent while
+ *                   firmware and boot code own the UART can be lost)
  *   host -> guest   0xF5 0 LEN data[LEN]   stdin, LEN 1..255
  *                   0xF5 0 0               end of stdin
  *
@@ -27,6 +30,7 @@ enum cp_chan {
 	CP_LOG_INFO = 3,
 	CP_LOG_WARN = 4,
 	CP_EXIT = 5,
+	CP_READY = 6,
 };
 
 struct cp_handlers {
@@ -37,6 +41,8 @@ struct cp_handlers {
 	void (*noise)(void *ctx, const uint8_t *p, size_t n);
 	/* A complete exit frame. */
 	void (*exit)(void *ctx, int32_t status);
+	/* The ready frame: stdin may flow from now on. */
+	void (*ready)(void *ctx);
 	/* A malformed exit frame (LEN != 4); its payload is skipped. */
 	void (*bad_frame)(void *ctx, unsigned chan, unsigned len);
 	void *ctx;

@@ -124,6 +124,7 @@ fail:
 struct relay {
 	struct cp_demux demux;
 	int exit_seen;
+	int ready_seen; /* the kernel reads its input now: stdin may flow */
 	int32_t status;
 	int stdout_dead;
 	int warned_chan, warned_bad;
@@ -167,6 +168,12 @@ static void on_exit_frame(void *ctx, int32_t status)
 	struct relay *r = ctx;
 	r->exit_seen = 1;
 	r->status = status;
+}
+
+static void on_ready(void *ctx)
+{
+	struct relay *r = ctx;
+	r->ready_seen = 1;
 }
 
 static void on_bad(void *ctx, unsigned chan, unsigned len)
@@ -239,7 +246,7 @@ static int wait_child(pid_t pid, int *ws, int64_t ms)
 int vm_run(const struct vm_params *p)
 {
 	struct relay r;
-	struct cp_handlers h = { on_data, on_noise, on_exit_frame, on_bad, &r };
+	struct cp_handlers h = { on_data, on_noise, on_exit_frame, on_ready, on_bad, &r };
 	uint8_t in[STDIN_CHUNK], out[cp_encoded_size(STDIN_CHUNK) + 3], buf[65536];
 	size_t out_off = 0, out_len = 0;
 	int stdin_done = 0, sock_wr_dead = 0, reaped = 0, ws = 0, rc;
@@ -262,15 +269,18 @@ int vm_run(const struct vm_params *p)
 		return EXIT_TOOL;
 	fcntl(p->console_fd, F_SETFL, fcntl(p->console_fd, F_GETFL) | O_NONBLOCK);
 
-	if (stdin_is_null()) {
-		out_len = cp_encode_eof(out);
-		stdin_done = 1;
-	}
+	int stdin_null = stdin_is_null();
 
 	for (;;) {
 		struct pollfd pfd[3];
 		int nfds = 2, timeout = -1;
-		int want_stdin = !stdin_done && out_off == out_len && !r.exit_seen && !sock_wr_dead;
+		/* Nothing goes to the guest before its ready frame. */
+		if (stdin_null && r.ready_seen && !stdin_done) {
+			out_len = cp_encode_eof(out);
+			stdin_done = 1;
+		}
+		int want_stdin = !stdin_done && r.ready_seen && out_off == out_len &&
+				 !r.exit_seen && !sock_wr_dead;
 
 		pfd[0] = (struct pollfd){ .fd = sig_pipe[0], .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = p->console_fd, .events = POLLIN };
