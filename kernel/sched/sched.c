@@ -60,6 +60,7 @@ struct thread *thread_alloc_idle(unsigned cpu, void (*fn)(void *)); /* thread.c 
 void thread_register_boot(struct thread *t); /* thread.c */
 void sched_dump_threads(uint64_t now);       /* thread.c */
 void sched_debug_init(void);
+void timer_dump(void);                      /* timer.c */
 
 #pragma weak trap_set_kernel_stack
 void trap_set_kernel_stack(unsigned cpu, uint64_t top);
@@ -751,8 +752,9 @@ __noreturn void sched_start_ap(unsigned cpu)
 
 /* --- debugging ----------------------------------------------------------------- */
 
-/* Prints every CPU's run queue and every thread (no locks: for a stuck
- * machine; `sched_nmi_dump` on the command line makes an NMI print it). */
+/* Prints every CPU's run queue, every thread (with a backtrace for the
+ * blocked ones) and the timer heaps; no locks: for a stuck machine. An NMI
+ * (QEMU monitor `nmi`) prints it, unless `sched_nmi_quiet`. */
 void sched_dump(void)
 {
 	uint64_t now = clock_monotonic_ns();
@@ -766,13 +768,18 @@ void sched_dump(void)
 			rq->min_vruntime / 1000, (int)(idle_mask >> c & 1));
 	}
 	sched_dump_threads(now);
+	timer_dump();
 }
 
 static bool nmi_dump(struct trap_frame *tf, uint64_t cr2)
 {
 	(void)tf, (void)cr2;
-	static volatile int once;
-	if (!__atomic_exchange_n(&once, 1, __ATOMIC_SEQ_CST))
+	/* Every CPU gets the NMI; one dump per NMI is enough. */
+	static volatile uint64_t last;
+	uint64_t now = clock_monotonic_ns();
+	uint64_t prev = last;
+	if (now - prev > 100000000ull && __atomic_compare_exchange_n(&last, &prev, now, false,
+					__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 		sched_dump();
 	return false;
 }
@@ -780,6 +787,8 @@ static bool nmi_dump(struct trap_frame *tf, uint64_t cr2)
 void sched_debug_init(void);
 void sched_debug_init(void)
 {
-	if (cmdline_get(&kernel_cmdline, "sched_nmi_dump"))
+	/* An NMI comes from a person asking where a stuck machine is (QEMU
+	 * monitor `nmi`): answer with the run queues and threads too. */
+	if (!cmdline_get(&kernel_cmdline, "sched_nmi_quiet"))
 		trap_set_fault_handler(TRAP_NMI, nmi_dump);
 }

@@ -13,6 +13,7 @@
 #include "lib/klog.h"
 #include "lib/printf.h"
 #include "errno.h"
+#include "arch/x86_64/trap.h"
 
 void thread_trampoline(void);
 void sched_add_new(struct thread *t, int cpu);
@@ -388,9 +389,12 @@ void sched_dump_threads(uint64_t now)
 	struct list *p;
 	for (p = all_threads.next; p != &all_threads; p = p->next) {
 		struct thread *t = list_entry(p, struct thread, all_node);
-		pr_warn("  tid %d %s: %s cpu %u vr %lu us, timer %s (%ld us from now)", t->tid, t->name,
-			t->state >= 0 && t->state <= 4 ? states[t->state] : "?", t->cpu,
-			t->vruntime / 1000, ktimer_pending(&t->wait_timer) ? "armed" : "off",
-			ktimer_pending(&t->wait_timer) ? (long)(t->wait_timer.node.key - now) / 1000 : 0);
+		pr_warn("  tid %d %s: %s cpu %u, timer %s (%ld us from now), rip %#lx",
+			t->tid, t->name, t->state >= 0 && t->state <= 4 ? states[t->state] : "?",
+			t->cpu, ktimer_pending(&t->wait_timer) ? "armed" : "off",
+			ktimer_pending(&t->wait_timer) ? (long)(t->wait_timer.node.key - now) / 1000 : 0,
+			t->rsp && t->state != THREAD_RUNNING ? ((uint64_t *)t->rsp)[6] : 0);
+		if (t->state == THREAD_BLOCKED && t->rsp)
+			backtrace_print(((uint64_t *)t->rsp)[6], ((uint64_t *)t->rsp)[5]);
 	}
 }

@@ -5,6 +5,7 @@
 #include "arch/x86_64/time.h"
 #include "arch/x86_64/cpu.h"
 #include "sched/hw.h"
+#include "lib/klog.h"
 
 struct timer_base {
 	spinlock_t lock;
@@ -172,4 +173,19 @@ void sched_timer_resume(void)
 	reprogram(b);
 	spin_unlock(&b->lock);
 	irq_restore(f);
+}
+
+void timer_dump(void);
+void timer_dump(void)
+{
+	uint64_t now = clock_monotonic_ns();
+	for (unsigned c = 0; c < MAX_CPUS; c++) {
+		struct timer_base *b = &bases[c];
+		struct pheap_node *m = pheap_min(&b->heap);
+		if (!m && !b->hw_deadline)
+			continue;
+		pr_warn("cpu%u timers: %zu, next in %ld us, hardware armed for %ld us from now, %lu interrupts",
+			c, b->heap.count, m ? (long)(m->key - now) / 1000 : 0,
+			b->hw_deadline ? (long)(b->hw_deadline - now) / 1000 : 0, b->interrupts);
+	}
 }
