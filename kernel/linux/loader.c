@@ -55,6 +55,13 @@ static int seg_prot(uint32_t flags)
 int load_image(const struct ramfs_inode *file, const struct elf_info *info, bool main,
 	       struct loaded_image *out)
 {
+	struct vm_file vf = { (void *)file, file->size, ramfs_file_read };
+	return load_image_file(&vf, info, main, out);
+}
+
+int load_image_file(const struct vm_file *file, const struct elf_info *info, bool main,
+		    struct loaded_image *out)
+{
 	uint64_t bias = 0;
 	uint64_t span = info->load_end - info->load_start;
 	if (info->pie) {
@@ -79,7 +86,7 @@ int load_image(const struct ramfs_inode *file, const struct elf_info *info, bool
 		bias = at - info->load_start;
 	}
 
-	struct vm_file vf = { (void *)file, 0, ramfs_file_read };
+	struct vm_file vf = *file;   /* size: per segment, below */
 	uint64_t end = 0;
 	for (unsigned i = 0; i < info->nload; i++) {
 		const struct elf_segment *s = &info->load[i];
@@ -88,7 +95,7 @@ int load_image(const struct ramfs_inode *file, const struct elf_info *info, bool
 		uint64_t mend = bias + s->vaddr + s->memsz;
 		int prot = seg_prot(s->flags);
 		if (s->filesz) {
-			vf.size = MIN(s->offset + s->filesz, file->size);
+			vf.size = MIN(s->offset + s->filesz, file->size);   /* file->size: the whole file's */
 			long r = vm_mmap(start, ALIGN_UP(fend, PAGE_SIZE) - start, prot,
 					 MAP_PRIVATE | MAP_FIXED, &vf,
 					 ALIGN_DOWN(s->offset, PAGE_SIZE));

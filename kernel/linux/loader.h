@@ -22,6 +22,11 @@ struct loaded_image {
  * area). 0 or -ERRNO. */
 int load_image(const struct ramfs_inode *file, const struct elf_info *info, bool main,
 	       struct loaded_image *out);
+/* The same for any file the VFS can map (file->size: the file's size):
+ * tmpfs or a disk file system's map_file reader. */
+struct vm_file;
+int load_image_file(const struct vm_file *file, const struct elf_info *info, bool main,
+		    struct loaded_image *out);
 
 struct stack_args {
 	int argc;

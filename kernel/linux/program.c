@@ -12,6 +12,8 @@
 #include "linux/syscall.h"
 #include "linux/task.h"
 #include "fs/ramfs.h"
+#include "fs/vfs.h"
+#include "fs/tmpfs.h"
 #include "mm/vm.h"
 #include "mm/heap.h"
 #include "arch/x86_64/gdt.h"
@@ -52,13 +54,42 @@ static const char *lookup_error(int err)
 	return "lookup failed";
 }
 
-/* Finds path and validates it as an ELF program; what names it in messages
- * ("program" or "interpreter"). Returns 0 or the exit status. */
-static int identify(const char *what, const char *path, struct elf_info *info,
-		    struct ramfs_inode **out)
+/* The bytes of the file the ELF check reads: the first HEAD_MAX at most
+ * (elf_parse looks at the ELF header, the program headers and the
+ * PT_INTERP string only; headers_within checks they are in there). */
+#define HEAD_MAX (256 * 1024)
+
+static bool headers_within(const uint8_t *h, size_t n)
 {
-	struct ramfs_inode *ino;
-	int r = ramfs_lookup(path, true, &ino);
+	if (n < 64)
+		return false;
+	uint64_t phoff;
+	uint16_t phnum;
+	memcpy(&phoff, h + 32, 8);
+	memcpy(&phnum, h + 56, 2);
+	if (phoff > n || (uint64_t)phnum * 56 > n - phoff)
+		return false;
+	for (unsigned i = 0; i < phnum; i++) {
+		uint32_t type;
+		uint64_t off, filesz;
+		memcpy(&type, h + phoff + i * 56, 4);
+		memcpy(&off, h + phoff + i * 56 + 8, 8);
+		memcpy(&filesz, h + phoff + i * 56 + 32, 8);
+		if (type == 3 && (off > n || filesz > n - off))     /* PT_INTERP */
+			return false;
+	}
+	return true;
+}
+
+/* Finds path (through the VFS: the initramfs or a disk) and validates it
+ * as an ELF program; what names it in messages ("program" or
+ * "interpreter"). *vf: how the loader reads it. Returns 0 or the exit
+ * status. */
+static int identify(const char *what, const char *path, struct elf_info *info,
+		    struct vm_file *vf)
+{
+	struct inode *ino;
+	int r = vfs_stat_path(path, true, &ino);
 	if (r == -ENOENT) {
 		pr_err("%s %s not found in the image", what, path);
 		return EXIT_NOT_FOUND;
@@ -67,11 +98,11 @@ static int identify(const char *what, const char *path, struct elf_info *info,
 		pr_err("%s %s: %s", what, path, lookup_error(r));
 		return EXIT_NOT_EXECUTABLE;
 	}
-	if (ramfs_is_dir(ino)) {
+	if (S_ISDIR(ino->mode)) {
 		pr_err("%s %s is a directory", what, path);
 		return EXIT_NOT_EXECUTABLE;
 	}
-	if (!ramfs_is_reg(ino)) {
+	if (!S_ISREG(ino->mode)) {
 		pr_err("%s %s is not a regular file (mode %#o)", what, path, ino->mode);
 		return EXIT_NOT_EXECUTABLE;
 	}
@@ -79,11 +110,29 @@ static int identify(const char *what, const char *path, struct elf_info *info,
 		pr_err("%s %s is not executable (mode %04o)", what, path, ino->mode & 07777);
 		return EXIT_NOT_EXECUTABLE;
 	}
-	if (elf_parse(ino->data, ino->size, info) < 0) {
+	if (tmpfs_is(ino)) {
+		*vf = (struct vm_file){ ino, ino->size, ramfs_file_read };
+	} else if (!ino->ops->map_file || (r = ino->ops->map_file(ino, vf)) < 0) {
+		pr_err("%s %s: cannot be read (error %d)", what, path, r ? -r : ENODEV);
+		return EXIT_NOT_EXECUTABLE;
+	}
+	/* Kept: info->interp points into it. The mapping keeps the inode. */
+	vfs_iget(ino);
+	size_t n = (size_t)MIN(vf->size, (uint64_t)HEAD_MAX);
+	uint8_t *head = kmalloc(n ? n : 1);
+	if (!head) {
+		pr_err("out of memory starting the program");
+		return EXIT_BAD_IMAGE;
+	}
+	vf->read(vf->file, 0, head, n);
+	if (n < vf->size && !headers_within(head, n)) {
+		pr_err("%s %s: ELF headers beyond the first %u KiB", what, path, HEAD_MAX / 1024);
+		return EXIT_NOT_EXECUTABLE;
+	}
+	if (elf_parse(head, vf->size, info) < 0) {
 		pr_err("%s %s: %s", what, path, info->why);
 		return EXIT_NOT_EXECUTABLE;
 	}
-	*out = ino;
 	return 0;
 }
 
@@ -97,9 +146,9 @@ static void resolve(const char *name, char *out, size_t len)
 		"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
-		struct ramfs_inode *ino;
+		struct inode *ino;
 		snprintf(out, len, "%s/%s", dirs[i], name);
-		if (ramfs_lookup(out, true, &ino) == 0 && ramfs_is_reg(ino))
+		if (vfs_stat_path(out, true, &ino) == 0 && S_ISREG(ino->mode))
 			return;
 	}
 	strlcpy(out, name, len);
@@ -159,13 +208,15 @@ int program_start(int argc, char **argv, char **envp)
 		pr_err("out of memory starting the program");
 		return EXIT_BAD_IMAGE;
 	}
-	struct ramfs_inode *prog_ino, *interp_ino = NULL;
-	int r = identify("program", path, prog, &prog_ino);
+	struct vm_file prog_vf, interp_vf;
+	bool has_interp = false;
+	int r = identify("program", path, prog, &prog_vf);
 	if (r)
 		return r;
 
 	if (prog->kind == ELF_DYNAMIC) {
-		r = identify("interpreter", prog->interp, interp, &interp_ino);
+		r = identify("interpreter", prog->interp, interp, &interp_vf);
+		has_interp = r == 0;
 		if (r) {
 			pr_err("program %s needs the interpreter %s", path, prog->interp);
 			return r;
@@ -196,15 +247,15 @@ int program_start(int argc, char **argv, char **envp)
 	task_activate(t);
 
 	struct loaded_image main_img, interp_img;
-	r = load_image(prog_ino, prog, true, &main_img);
+	r = load_image_file(&prog_vf, prog, true, &main_img);
 	if (r < 0) {
 		pr_err("program %s: cannot map its segments (error %d)", path, -r);
 		return EXIT_NOT_EXECUTABLE;
 	}
 	vm_set_brk(main_img.end + vm_random_offset(32ull << 20));
 	uint64_t entry = main_img.entry;
-	if (interp_ino) {
-		r = load_image(interp_ino, interp, false, &interp_img);
+	if (has_interp) {
+		r = load_image_file(&interp_vf, interp, false, &interp_img);
 		if (r < 0) {
 			pr_err("interpreter %s: cannot map its segments (error %d)", prog->interp, -r);
 			return EXIT_NOT_EXECUTABLE;
@@ -217,7 +268,7 @@ int program_start(int argc, char **argv, char **envp)
 	struct stack_args sa = {
 		.argc = argc, .argv = argv, .envc = envc, .envp = (char *const *)env,
 		.execfn = path, .prog = prog, .main = &main_img,
-		.interp = interp_ino ? &interp_img : NULL, .exec_stack = prog->exec_stack,
+		.interp = has_interp ? &interp_img : NULL, .exec_stack = prog->exec_stack,
 	};
 	long sp = setup_stack(&sa);
 	if (sp < 0) {
