@@ -535,7 +535,8 @@ static void ensure_dir(const char *name, uint32_t mode)
 int vfs_init(void)
 {
 	int r = 0;
-	if (nmounts == 0) {     /* else a disk is `/` already (root=, fs/rootfs.c) */
+	bool root_in_memory = nmounts == 0;
+	if (root_in_memory) {   /* else a disk is `/` already (root=, fs/rootfs.c) */
 		r = tmpfs_adopt_root(&root_sb);
 		if (r == 0)
 			r = vfs_mount(&root_sb, "/", 0);
@@ -552,10 +553,15 @@ int vfs_init(void)
 		pr_warn("vfs: /dev: error %d", r);
 	if ((r = procfs_init()) < 0)
 		pr_warn("vfs: /proc, /sys: error %d", r);
-	if ((r = tmpfs_new(&tmp_sb, 01777)) == 0)
-		r = vfs_mount(&tmp_sb, "/tmp", 0);
-	if (r < 0)
-		pr_warn("vfs: /tmp: error %d", r);
+	/* A disk root gets a tmpfs on /tmp. An in-memory root is writable
+	 * already, and a tmpfs over it would hide the files the image put in
+	 * /tmp (`wisp run --add /tmp/x` must find /tmp/x). */
+	if (!root_in_memory) {
+		if ((r = tmpfs_new(&tmp_sb, 01777)) == 0)
+			r = vfs_mount(&tmp_sb, "/tmp", 0);
+		if (r < 0)
+			pr_warn("vfs: /tmp: error %d", r);
+	}
 	r = fd_init_stdio();
 	if (r < 0)
 		pr_err("vfs: the console as fds 0-2: error %d", r);

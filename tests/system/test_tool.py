@@ -85,3 +85,12 @@ def test_stdout_and_stderr_are_separate_streams():
 def test_false_exits_one():
     p = wisp("run", "--accel", "tcg", "--", "busybox", "false")
     assert p.returncode == 1, p.stderr
+
+
+def test_files_added_under_tmp_are_visible(tmp_path):
+    f = tmp_path / "hello.txt"
+    f.write_bytes(b"hello from /tmp\n")
+    p = wisp("run", "--accel", "tcg", "--add", f"{f}:/tmp/hello.txt", "--",
+             "busybox", "cat", "/tmp/hello.txt")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == b"hello from /tmp\n"
