@@ -32,10 +32,9 @@ void rootfs_mount_root(void)
 	}
 }
 
-/* The options and argv of the config file join the kernel's command line
- * (which wins: its options come first for cmdline_get's "last one" only
- * where the file does not set them... so the file's are added only when
- * the command line lacks that key). */
+/* The options and argv of the config file join the kernel's command line.
+ * The command line wins: the file's options go in front of its own (the
+ * last env=K or key= counts), and its argv only when it has none. */
 static void load_config(void)
 {
 	struct file *f;
@@ -58,18 +57,13 @@ static void load_config(void)
 	if (cmdline_parse(buf, &conf) < 0)
 		pr_warn("%s: too many options or arguments; the rest are ignored", CONFIG_PATH);
 	struct cmdline *k = &kernel_cmdline;
-	for (int i = 0; i < conf.nopts; i++) {
-		const struct cmdline_opt *o = &conf.opts[i];
-		bool multi = !strcmp(o->key, "env") || !strcmp(o->key, "mount");
-		if (!multi && cmdline_get(k, o->key))
-			continue;
-		if (k->nopts == CMDLINE_MAX_OPTS) {
-			pr_warn("%s: too many options; %s= ignored", CONFIG_PATH, o->key);
-			continue;
-		}
-		/* env= from the file go before the command line's, which win. */
-		k->opts[k->nopts++] = *o;
-	}
+	int add = MIN(conf.nopts, CMDLINE_MAX_OPTS - k->nopts);
+	if (add < conf.nopts)
+		pr_warn("%s: too many options; %d ignored", CONFIG_PATH, conf.nopts - add);
+	memmove(&k->opts[add], &k->opts[0], (size_t)k->nopts * sizeof(k->opts[0]));
+	for (int i = 0; i < add; i++)
+		k->opts[i] = conf.opts[i];
+	k->nopts += add;
 	if (k->argc == 0) {
 		for (int i = 0; i < conf.argc; i++)
 			k->argv[i] = conf.argv[i];

@@ -23,16 +23,9 @@ int fs_sync_all(void)
 	return err;
 }
 
-static bool irqs_on(void)
-{
-	uint64_t rf;
-	__asm__ volatile("pushfq; popq %0" : "=r"(rf));
-	return rf & (1u << 9);
-}
-
 void fs_shutdown_all(void)
 {
-	if (!hooks || !irqs_on() || __atomic_exchange_n(&shut_down, 1, __ATOMIC_ACQ_REL))
+	if (!hooks || panic_in_progress || __atomic_exchange_n(&shut_down, 1, __ATOMIC_ACQ_REL))
 		return;
 	for (struct fs_hook *h = hooks; h; h = h->next)
 		if (h->shutdown)

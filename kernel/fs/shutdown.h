@@ -16,7 +16,7 @@ struct fs_hook {
 void fs_hook_add(struct fs_hook *h);
 /* sync(2): every registered file system; the first error. */
 int fs_sync_all(void);
-/* Called by machine_exit. Runs the shutdown hooks once, and only from a
- * normal exit (a thread with interrupts on): a panic or a fatal exception
- * (interrupts off) powers off without touching the disks, as a crash. */
+/* Called by machine_exit. Runs the shutdown hooks once, and only on a
+ * normal exit: after a panic or a fatal exception in the kernel
+ * (panic_in_progress) the power-off leaves the disks as a crash would. */
 void fs_shutdown_all(void);

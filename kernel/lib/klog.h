@@ -22,3 +22,6 @@ size_t klog_read(char *buf, size_t size);
 
 /* Prints "wisp: panic: ...", a backtrace, and ends the VM with status 134. */
 __noreturn void panic(const char *fmt, ...) __printf(1, 2);
+/* Set by panic() and the fatal-exception report: the power-off that
+ * follows is a crash, disks are not written back (fs/shutdown.h). */
+extern volatile int panic_in_progress;

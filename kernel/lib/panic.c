@@ -6,10 +6,13 @@
 /* The architecture prints the stack it finds; weak until traps land. */
 __attribute__((weak)) void backtrace_print_here(void) {}
 
+volatile int panic_in_progress;
+
 void panic(const char *fmt, ...)
 {
 	static volatile int nested;
 	irq_disable();
+	panic_in_progress = 1;
 	if (nested++)
 		machine_exit(EXIT_KERNEL_PANIC);
 	char msg[400];

@@ -14,8 +14,8 @@ static void usage(FILE *f)
 	      "\n"
 	      "commands:\n"
 	      "  run [OPTIONS] [--] PROGRAM [ARGS...]   package PROGRAM and boot it now\n"
-	      "  build -o IMAGE [OPTIONS] [--] PROGRAM  (not implemented yet)\n"
-	      "  boot IMAGE [OPTIONS]                   (not implemented yet)\n"
+	      "  build -o IMAGE [OPTIONS] [--] PROGRAM  write a bootable ext2 disk image\n"
+	      "  boot IMAGE [OPTIONS]                   boot an image made by 'wisp build'\n"
 	      "  version                                print the version\n"
 	      "\n"
 	      "'wisp run --help' lists the options. Exit status: the program's own,\n"
@@ -53,10 +53,10 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	if (strcmp(cmd, "build") == 0 || strcmp(cmd, "boot") == 0) {
-		err_msg("'wisp %s' is not implemented yet; use 'wisp run'", cmd);
-		return EXIT_TOOL;
-	}
+	if (strcmp(cmd, "build") == 0)
+		return cmd_build(argc - 1, argv + 1);
+	if (strcmp(cmd, "boot") == 0)
+		return cmd_boot(argc - 1, argv + 1);
 	err_msg("unknown command '%s' (see 'wisp --help')", cmd);
 	return EXIT_TOOL;
 }

@@ -40,8 +40,10 @@ void qemu_build_argv(const struct qemu_config *c, struct strvec *argv)
 	strvec_push(argv, "none");
 	strvec_push(argv, "-kernel");
 	strvec_push(argv, c->kernel);
-	strvec_push(argv, "-initrd");
-	strvec_push(argv, c->initrd);
+	if (c->initrd) {
+		strvec_push(argv, "-initrd");
+		strvec_push(argv, c->initrd);
+	}
 	strvec_push(argv, "-append");
 	strvec_push(argv, c->append);
 	/* COM1 is one end of a socketpair: a byte-clean, flow-controlled pipe
@@ -53,6 +55,31 @@ void qemu_build_argv(const struct qemu_config *c, struct strvec *argv)
 	/* Port 0xf4: the kernel's last resort to power off (exit code 2*v+1). */
 	strvec_push(argv, "-device");
 	strvec_push(argv, "isa-debug-exit,iobase=0xf4,iosize=4");
+	/* Disks: virtio-blk over MMIO (microvm) or PCI (q35); the kernel
+	 * names them vda, vdb, ... in this order. QEMU 7.2 gives legacy
+	 * (virtio 0.9) MMIO devices unless told not to. */
+	if (c->ndisks && strcmp(c->machine, "q35"))
+		strvec_push(argv, "-global"), strvec_push(argv, "virtio-mmio.force-legacy=false");
+	for (size_t i = 0; i < c->ndisks; i++) {
+		char *file = xstrdup(c->disks[i]);
+		struct strbuf d;
+		strbuf_init(&d);
+		/* QEMU's option syntax doubles commas inside values. */
+		strbuf_addf(&d, "id=disk%zu,file=", i);
+		for (const char *p = file; *p; p++) {
+			if (*p == ',')
+				strbuf_addc(&d, ',');
+			strbuf_addc(&d, *p);
+		}
+		strbuf_addf(&d, ",format=%s,if=none,cache=writeback", c->disk_formats[i]);
+		strvec_push(argv, "-drive");
+		strvec_push(argv, d.s);
+		strvec_push(argv, "-device");
+		strvec_pushf(argv, "%s,drive=disk%zu",
+			     strcmp(c->machine, "q35") ? "virtio-blk-device" : "virtio-blk-pci", i);
+		strbuf_free(&d);
+		free(file);
+	}
 	if (c->extra) {
 		const char *s = c->extra;
 		while (*s) {

@@ -16,6 +16,10 @@ struct qemu_config {
 	const char *append;     /* the kernel command line */
 	int console_fd;         /* our socketpair end that QEMU inherits */
 	const char *extra;      /* $WISP_QEMU_EXTRA: more args, split on blanks */
+	/* virtio-blk disks, vda first (initrd may then be NULL: wisp boot). */
+	size_t ndisks;
+	const char *const *disks;
+	const char *const *disk_formats;   /* "raw" or "qcow2" */
 };
 
 void qemu_build_argv(const struct qemu_config *c, struct strvec *argv);

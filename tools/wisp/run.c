@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 
 #include "buf.h"
 #include "cmdline.h"
+#include "disk.h"
 #include "image.h"
 #include "libresolve.h"
 #include "paths.h"
@@ -35,7 +38,15 @@ struct run_opts {
 	struct strvec kopts; /* kernel options after console=framed */
 	const char *kernel;
 	int trace;
+	int mode;            /* MODE_RUN, MODE_BUILD, MODE_BOOT */
+	struct strvec disks; /* --disk FILE[:GUESTPATH] */
+	const char *output;  /* build: -o IMAGE */
+	unsigned long size_mib;
+	const char *format;  /* build: raw or qcow2 */
 };
+
+enum { MODE_RUN, MODE_BUILD, MODE_BOOT };
+static const char *const mode_name[] = { "run", "build", "boot" };
 
 void run_usage(int to_stderr)
 {
@@ -58,6 +69,8 @@ void run_usage(int to_stderr)
 	      "      --monitor qemu      the VM monitor (only qemu for now)\n"
 	      "      --kernel PATH       kernel to boot (default $WISP_KERNEL, else\n"
 	      "                          kernel.elf next to the wisp binary)\n"
+	      "      --disk FILE[:GUEST] attach FILE (an ext2 image) as a virtio disk,\n"
+	      "                          mounted at GUEST (default /data); repeatable\n"
 	      "      --trace-syscalls    the kernel logs every system call\n"
 	      "      --verbose           kernel info/debug log, QEMU command line, packing\n"
 	      "  -h, --help              this text\n"
@@ -70,7 +83,7 @@ void run_usage(int to_stderr)
 
 enum {
 	OPT_ADD = 256, OPT_TIMEOUT, OPT_ACCEL, OPT_MACHINE, OPT_MONITOR, OPT_KERNEL,
-	OPT_TRACE, OPT_VERBOSE, OPT_DISK, OPT_API_PORT,
+	OPT_TRACE, OPT_VERBOSE, OPT_DISK, OPT_API_PORT, OPT_SIZE, OPT_FORMAT,
 };
 
 static const struct option long_opts[] = {
@@ -86,19 +99,24 @@ static const struct option long_opts[] = {
 	{ "trace-syscalls", no_argument, NULL, OPT_TRACE },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
 	{ "help", no_argument, NULL, 'h' },
+	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "output", required_argument, NULL, 'o' },
+	{ "size", required_argument, NULL, OPT_SIZE },
+	{ "format", required_argument, NULL, OPT_FORMAT },
 	/* In the design, not built yet: refused with a clear message. */
 	{ "publish", required_argument, NULL, 'p' },
 	{ "volume", required_argument, NULL, 'v' },
-	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "api-port", required_argument, NULL, OPT_API_PORT },
 	{ NULL, 0, NULL, 0 },
 };
+
+static int cur_mode;
 
 static int usage_error(const char *fmt, const char *arg)
 {
 	char msg[512];
 	snprintf(msg, sizeof(msg), fmt, arg);
-	err_msg("%s (see 'wisp run --help')", msg);
+	err_msg("%s (see 'wisp %s --help')", msg, mode_name[cur_mode]);
 	return EXIT_TOOL;
 }
 
@@ -109,9 +127,10 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 
 	opterr = 0;
 	optind = 1;
+	cur_mode = o->mode;
 	/* '+': stop at PROGRAM, whose own options are not ours.
 	 * ':': report a missing value as ':' rather than '?'. */
-	while ((c = getopt_long(argc, argv, "+:m:c:e:hp:v:", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:m:c:e:ho:p:v:", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			if (parse_mem_mib(optarg, &o->mem_mib) < 0)
@@ -169,8 +188,29 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 			wisp_verbose = 1;
 			break;
 		case 'h':
-			run_usage(0);
+			if (o->mode == MODE_BUILD)
+				build_usage(0);
+			else if (o->mode == MODE_BOOT)
+				boot_usage(0);
+			else
+				run_usage(0);
 			return 0;
+		case 'o':
+		case OPT_SIZE:
+		case OPT_FORMAT:
+			if (o->mode != MODE_BUILD)
+				return usage_error("option '%s' is for 'wisp build'",
+						   c == 'o' ? "-o" : c == OPT_SIZE ? "--size" : "--format");
+			if (c == 'o')
+				o->output = optarg;
+			else if (c == OPT_SIZE && parse_mem_mib(optarg, &o->size_mib) < 0)
+				return usage_error("bad image size '%s': use e.g. 64M or 1G", optarg);
+			else if (c == OPT_FORMAT) {
+				if (strcmp(optarg, "raw") && strcmp(optarg, "qcow2"))
+					return usage_error("bad --format '%s': use raw or qcow2", optarg);
+				o->format = optarg;
+			}
+			break;
 		case 'p':
 			err_msg("--publish is not implemented yet");
 			return EXIT_TOOL;
@@ -178,8 +218,10 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 			err_msg("--volume is not implemented yet; --add copies files in");
 			return EXIT_TOOL;
 		case OPT_DISK:
-			err_msg("--disk is not implemented yet");
-			return EXIT_TOOL;
+			if (o->mode == MODE_BUILD)
+				return usage_error("option '%s' is for 'wisp run' and 'wisp boot'", "--disk");
+			strvec_push(&o->disks, optarg);
+			break;
 		case OPT_API_PORT:
 			err_msg("--api-port is not implemented yet");
 			return EXIT_TOOL;
@@ -400,62 +442,86 @@ static int make_initrd_fd(void)
 	return fd;
 }
 
-int cmd_run(int argc, char **argv)
+/* --disk FILE[:GUEST]: split at the last ':' followed by '/', like --add. */
+static int disk_spec(const char *spec, char **file, char **guest)
 {
-	struct run_opts o = { .accel = "auto", .machine = "microvm", .mem_mib = 128, .cpus = 1 };
-	char *prog = NULL, *guest = NULL, *kernel = NULL, *qemu = NULL, *append = NULL;
-	char *initrd_path = NULL;
+	const char *colon = NULL;
+	for (const char *p = spec; (p = strchr(p, ':')); p++)
+		if (p[1] == '/')
+			colon = p;
+	if (colon == spec || !*spec) {
+		err_msg("--disk %s: the file name is empty", spec);
+		return -1;
+	}
+	*file = colon ? xstrndup(spec, (size_t)(colon - spec)) : xstrdup(spec);
+	*guest = path_normalize(colon ? colon + 1 : "/data");
+	if (!strcmp(*guest, "/")) {
+		err_msg("--disk %s: cannot mount a data disk on /", spec);
+		free(*file);
+		free(*guest);
+		return -1;
+	}
+	return 0;
+}
+
+/* Boots: the kernel with kopts and pargv, the initrd (or -1), the disks. */
+struct boot_plan {
+	struct strvec kopts;
+	struct strvec disks, formats;
+	const char **pargv;
+	size_t pargc;
+	int initrd;
+};
+
+/* The disks of --disk, after `first` disks already planned (vda...). */
+static int plan_disks(const struct run_opts *o, struct boot_plan *b)
+{
+	for (size_t i = 0; i < o->disks.n; i++) {
+		char *file, *guest;
+		enum disk_format fmt;
+		if (disk_spec(o->disks.v[i], &file, &guest) < 0)
+			return -1;
+		if (disk_check(file, "disk", &fmt) < 0) {
+			free(file);
+			free(guest);
+			return -1;
+		}
+		strvec_pushf(&b->kopts, "mount=/dev/vd%c:%s", (char)('a' + b->disks.n), guest);
+		strvec_push(&b->disks, file);
+		strvec_push(&b->formats, fmt == DISK_QCOW2 ? "qcow2" : "raw");
+		free(file);
+		free(guest);
+	}
+	return 0;
+}
+
+static int boot(const struct run_opts *o, struct boot_plan *b)
+{
+	char *kernel = NULL, *qemu = NULL, *append = NULL, *initrd_path = NULL;
 	const char *accel;
-	struct image im;
-	int initrd = -1, sv[2] = { -1, -1 }, rc;
-	int have_image = 0;
+	int sv[2] = { -1, -1 }, rc = EXIT_TOOL;
 	struct strvec kopts, qargv;
 
-	strvec_init(&o.adds);
-	strvec_init(&o.kopts);
 	strvec_init(&kopts);
 	strvec_init(&qargv);
-	rc = parse_options(argc, argv, &o);
-	if (rc >= 0)
-		goto out;
-	rc = EXIT_TOOL;
-	if (optind >= argc) {
-		usage_error("%s", "no PROGRAM given");
-		goto out;
-	}
-	if (!(prog = resolve_program(argv[optind])) || !(guest = guest_path_of(prog)) ||
-	    !(kernel = find_kernel(o.kernel)) || !(accel = pick_accel(o.accel)))
+	if (!(kernel = find_kernel(o->kernel)) || !(accel = pick_accel(o->accel)))
 		goto out;
 	if (!(qemu = find_in_path("qemu-system-x86_64", X_OK))) {
 		err_msg("qemu-system-x86_64 not found in PATH (install it with scripts/deps.sh)");
 		goto out;
 	}
-
-	if ((initrd = make_initrd_fd()) < 0)
-		goto out;
-	image_init(&im, initrd);
-	have_image = 1;
-	if (build_image(&im, guest, &o) < 0)
-		goto out;
-	initrd_path = xasprintf("/proc/self/fd/%d", initrd);
-
+	if (b->initrd >= 0)
+		initrd_path = xasprintf("/proc/self/fd/%d", b->initrd);
 	strvec_push(&kopts, "console=framed");
 	if (wisp_verbose)
 		strvec_push(&kopts, "loglevel=debug");
-	if (o.trace)
+	if (o->trace)
 		strvec_push(&kopts, "strace");
-	for (size_t i = 0; i < o.kopts.n; i++)
-		strvec_push(&kopts, o.kopts.v[i]);
-	{
-		/* argv[0] in the guest is the program's guest path. */
-		const char **pargv = xcalloc((size_t)(argc - optind) + 1, sizeof(char *));
-		pargv[0] = guest;
-		for (int i = optind + 1; i < argc; i++)
-			pargv[i - optind] = argv[i];
-		append = kcmd_build((const char *const *)kopts.v, kopts.n, pargv,
-				    (size_t)(argc - optind));
-		free(pargv);
-	}
+	for (size_t i = 0; i < b->kopts.n; i++)
+		strvec_push(&kopts, b->kopts.v[i]);
+	for (size_t i = 0; i < o->kopts.n; i++)
+		strvec_push(&kopts, o->kopts.v[i]);
+	append = kcmd_build((const char *const *)kopts.v, kopts.n, b->pargv, b->pargc);
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		err_msg("socketpair: %s", strerror(errno));
@@ -463,14 +529,16 @@ int cmd_run(int argc, char **argv)
 	}
 	{
 		struct qemu_config qc = {
-			.binary = qemu, .machine = o.machine, .accel = accel,
-			.mem_mib = o.mem_mib, .cpus = o.cpus, .kernel = kernel,
+			.binary = qemu, .machine = o->machine, .accel = accel,
+			.mem_mib = o->mem_mib, .cpus = o->cpus, .kernel = kernel,
 			.initrd = initrd_path, .append = append, .console_fd = sv[1],
-			.extra = getenv("WISP_QEMU_EXTRA"),
+			.extra = getenv("WISP_QEMU_EXTRA"), .ndisks = b->disks.n,
+			.disks = (const char *const *)b->disks.v,
+			.disk_formats = (const char *const *)b->formats.v,
 		};
 		struct vm_params vp = {
-			.console_fd = sv[0], .child_fds = { sv[1], initrd },
-			.timeout = o.timeout, .timeout_text = o.timeout_text,
+			.console_fd = sv[0], .child_fds = { sv[1], b->initrd },
+			.timeout = o->timeout, .timeout_text = o->timeout_text,
 		};
 		qemu_build_argv(&qc, &qargv);
 		if (wisp_verbose) {
@@ -488,25 +556,361 @@ int cmd_run(int argc, char **argv)
 		rc = vm_run(&vp);
 		/* vm_run closed both child descriptors. */
 		sv[1] = -1;
-		initrd = -1;
+		b->initrd = -1;
 	}
 out:
-	if (have_image)
-		image_free(&im);
-	if (initrd >= 0)
-		close(initrd);
 	for (int i = 0; i < 2; i++)
 		if (sv[i] >= 0)
 			close(sv[i]);
-	free(prog);
-	free(guest);
 	free(kernel);
 	free(qemu);
 	free(append);
 	free(initrd_path);
-	strvec_free(&o.adds);
-	strvec_free(&o.kopts);
 	strvec_free(&kopts);
 	strvec_free(&qargv);
+	return rc;
+}
+
+static void plan_init(struct boot_plan *b)
+{
+	memset(b, 0, sizeof(*b));
+	strvec_init(&b->kopts);
+	strvec_init(&b->disks);
+	strvec_init(&b->formats);
+	b->initrd = -1;
+}
+
+static void plan_free(struct boot_plan *b)
+{
+	strvec_free(&b->kopts);
+	strvec_free(&b->disks);
+	strvec_free(&b->formats);
+	free(b->pargv);
+	if (b->initrd >= 0)
+		close(b->initrd);
+}
+
+static void opts_init(struct run_opts *o, int mode)
+{
+	memset(o, 0, sizeof(*o));
+	o->accel = "auto";
+	o->machine = "microvm";
+	o->mem_mib = 128;
+	o->cpus = 1;
+	o->mode = mode;
+	o->format = "raw";
+	strvec_init(&o->adds);
+	strvec_init(&o->kopts);
+	strvec_init(&o->disks);
+}
+
+static void opts_free(struct run_opts *o)
+{
+	strvec_free(&o->adds);
+	strvec_free(&o->kopts);
+	strvec_free(&o->disks);
+}
+
+/* The program's argv for the guest: argv[0] is its guest path. */
+static void plan_argv(struct boot_plan *b, const char *guest, int argc, char **argv, int first)
+{
+	b->pargc = (size_t)(argc - first);
+	b->pargv = xcalloc(b->pargc + 1, sizeof(char *));
+	b->pargv[0] = guest;
+	for (int i = first + 1; i < argc; i++)
+		b->pargv[i - first] = argv[i];
+}
+
+/* Packs the program and --add files into a cpio archive in an unlinked
+ * temporary file; returns its fd or -1. */
+static int pack(const struct run_opts *o, const char *guest, struct image *im)
+{
+	int fd = make_initrd_fd();
+	if (fd < 0)
+		return -1;
+	image_init(im, fd);
+	if (build_image(im, guest, o) < 0) {
+		image_free(im);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_opts o;
+	struct boot_plan b;
+	char *prog = NULL, *guest = NULL;
+	struct image im;
+	int rc;
+
+	opts_init(&o, MODE_RUN);
+	plan_init(&b);
+	rc = parse_options(argc, argv, &o);
+	if (rc >= 0)
+		goto out;
+	rc = EXIT_TOOL;
+	if (optind >= argc) {
+		usage_error("%s", "no PROGRAM given");
+		goto out;
+	}
+	if (!(prog = resolve_program(argv[optind])) || !(guest = guest_path_of(prog)))
+		goto out;
+	if (plan_disks(&o, &b) < 0)
+		goto out;
+	if ((b.initrd = pack(&o, guest, &im)) < 0)
+		goto out;
+	image_free(&im);
+	plan_argv(&b, guest, argc, argv, optind);
+	rc = boot(&o, &b);
+out:
+	plan_free(&b);
+	free(prog);
+	free(guest);
+	opts_free(&o);
+	return rc;
+}
+
+/* --- wisp build / wisp boot ------------------------------------------------------- */
+
+void build_usage(int to_stderr)
+{
+	fputs("usage: wisp build -o IMAGE [OPTIONS] [--] PROGRAM [ARGS...]\n"
+	      "\n"
+	      "Write a bootable disk image: an ext2 file system (made by mke2fs -d) with\n"
+	      "PROGRAM, its interpreter and shared libraries, the --add files, and\n"
+	      "/etc/wisp/config (the command line: PROGRAM ARGS and -e variables).\n"
+	      "'wisp boot IMAGE' boots it.\n"
+	      "\n"
+	      "options:\n"
+	      "  -o, --output IMAGE      the image to write (replaced if it exists)\n"
+	      "      --size SIZE         file system size: 64M, 1G (default: the\n"
+	      "                          content + 50% + 16 MiB)\n"
+	      "      --format raw|qcow2  image format (default raw; qcow2 needs qemu-img)\n"
+	      "  -e, --env K=V           environment variable for the program\n"
+	      "      --add HOST[:GUEST]  add a file or directory (as for 'wisp run')\n"
+	      "      --verbose           list what is packed\n"
+	      "  -h, --help              this text\n",
+	      to_stderr ? stderr : stdout);
+}
+
+void boot_usage(int to_stderr)
+{
+	fputs("usage: wisp boot IMAGE [OPTIONS] [-- PROGRAM ARGS...]\n"
+	      "\n"
+	      "Boot a disk image made by 'wisp build' (the image is the root file\n"
+	      "system, attached read-write as virtio disk vda). The program and its\n"
+	      "arguments come from the image's /etc/wisp/config unless given here.\n"
+	      "\n"
+	      "options: -m, -c, --timeout, --accel, --machine, --kernel, --disk,\n"
+	      "--trace-syscalls, --verbose, -e as for 'wisp run' (see 'wisp run --help').\n",
+	      to_stderr ? stderr : stdout);
+}
+
+static void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void progress(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("wisp: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int write_text(const char *path, const char *text, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0 || write_all(fd, text, strlen(text)) < 0) {
+		err_msg("%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* What the kernel expects in a root image besides the program. */
+static int stage_extras(const char *stage, const char *config)
+{
+	static const struct { const char *p; mode_t m; } dirs[] = {
+		{ "etc", 0755 }, { "etc/wisp", 0755 }, { "dev", 0755 }, { "proc", 0555 },
+		{ "sys", 0555 }, { "tmp", 01777 }, { "data", 0755 },
+	};
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		char *d = path_join(stage, dirs[i].p);
+		if (mkdir(d, dirs[i].m) < 0 && errno != EEXIST) {
+			err_msg("staging %s: %s", d, strerror(errno));
+			free(d);
+			return -1;
+		}
+		chmod(d, dirs[i].m);
+		free(d);
+	}
+	char *c = path_join(stage, "etc/wisp/config");
+	int r = write_text(c, config, 0644);
+	free(c);
+	return r;
+}
+
+int cmd_build(int argc, char **argv)
+{
+	struct run_opts o;
+	struct boot_plan b;
+	char *prog = NULL, *guest = NULL, *stage = NULL, *config = NULL, *raw = NULL;
+	struct image im;
+	int rc, fd = -1;
+
+	opts_init(&o, MODE_BUILD);
+	plan_init(&b);
+	rc = parse_options(argc, argv, &o);
+	if (rc >= 0)
+		goto out;
+	rc = EXIT_TOOL;
+	if (!o.output) {
+		usage_error("%s", "no output image given (-o IMAGE)");
+		goto out;
+	}
+	if (optind >= argc) {
+		usage_error("%s", "no PROGRAM given");
+		goto out;
+	}
+	if (!(prog = resolve_program(argv[optind])) || !(guest = guest_path_of(prog)))
+		goto out;
+	progress("packing %s and its libraries", guest);
+	if ((fd = pack(&o, guest, &im)) < 0)
+		goto out;
+	uint64_t content = im.file_bytes;
+	unsigned long entries = im.n_entries;
+	image_free(&im);
+	if (!(stage = make_temp_dir("wisp-build")))
+		goto out;
+	progress("staging %lu entries, %.1f MiB of files", entries, content / 1048576.0);
+	if (cpio_extract_fd(fd, stage) < 0)
+		goto out;
+	/* The command line the kernel reads at boot: -e variables, then
+	 * -- PROGRAM ARGS, in the kernel command line's syntax. */
+	plan_argv(&b, guest, argc, argv, optind);
+	config = kcmd_build((const char *const *)o.kopts.v, o.kopts.n, b.pargv, b.pargc);
+	{
+		char *nl = xasprintf("%s\n", config);
+		free(config);
+		config = nl;
+	}
+	if (stage_extras(stage, config) < 0)
+		goto out;
+
+	uint64_t need = content + (uint64_t)entries * 4096 + (1u << 20);
+	uint64_t size = o.size_mib ? (uint64_t)o.size_mib << 20
+				   : content + content / 2 + (uint64_t)entries * 4096 + (16u << 20);
+	size = (size + (1u << 20) - 1) & ~(uint64_t)((1u << 20) - 1);
+	if (size < need) {
+		err_msg("--size %luM is too small: the files need about %llu MiB", o.size_mib,
+			(unsigned long long)((need + (1u << 20) - 1) >> 20));
+		goto out;
+	}
+	bool qcow2 = !strcmp(o.format, "qcow2");
+	/* Next to the output (not in the staged tree), renamed or converted. */
+	raw = xasprintf("%s.tmp", o.output);
+	{
+		int out = open(raw, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (out < 0) {
+			err_msg("%s: %s", raw, strerror(errno));
+			goto out;
+		}
+		close(out);
+	}
+	progress("making an ext2 file system of %llu MiB", (unsigned long long)(size >> 20));
+	{
+		char *size_arg = xasprintf("%lluk", (unsigned long long)(size >> 10));
+		char *mk[] = { "mke2fs", "-q", "-F", "-t", "ext2", "-b", "4096", "-I", "256",
+			       "-m", "0", "-L", "wisp", "-d", stage, raw, size_arg, NULL };
+		int r = run_tool(mk);
+		free(size_arg);
+		if (r < 0) {
+			unlink(raw);
+			goto out;
+		}
+	}
+	if (qcow2) {
+		progress("converting to qcow2");
+		char *cv[] = { "qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw, (char *)o.output, NULL };
+		int r = run_tool(cv);
+		unlink(raw);
+		if (r < 0)
+			goto out;
+	} else if (rename(raw, o.output) < 0) {
+		err_msg("%s: %s", o.output, strerror(errno));
+		unlink(raw);
+		goto out;
+	}
+	progress("wrote %s (%llu MiB, %s)", o.output, (unsigned long long)(size >> 20), o.format);
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (stage) {
+		remove_tree(stage);
+		free(stage);
+	}
+	plan_free(&b);
+	free(prog);
+	free(guest);
+	free(config);
+	free(raw);
+	opts_free(&o);
+	return rc;
+}
+
+int cmd_boot(int argc, char **argv)
+{
+	struct run_opts o;
+	struct boot_plan b;
+	enum disk_format fmt;
+	int rc;
+
+	opts_init(&o, MODE_BOOT);
+	plan_init(&b);
+	rc = parse_options(argc, argv, &o);
+	if (rc >= 0)
+		goto out;
+	rc = EXIT_TOOL;
+	/* IMAGE, then our options may follow it: parse again from there. */
+	if (optind >= argc) {
+		usage_error("%s", "no IMAGE given");
+		goto out;
+	}
+	const char *image = argv[optind];
+	int rest = optind + 1;
+	if (rest < argc && strcmp(argv[rest], "--")) {
+		char **sub = argv + rest - 1;   /* argv[0] slot: IMAGE */
+		int subc = argc - rest + 1;
+		rc = parse_options(subc, sub, &o);
+		if (rc >= 0)
+			goto out;
+		rc = EXIT_TOOL;
+		rest = rest - 1 + optind;
+	}
+	if (rest < argc && !strcmp(argv[rest], "--"))
+		rest++;
+	if (disk_check(image, "image", &fmt) < 0)
+		goto out;
+	strvec_push(&b.kopts, "root=/dev/vda");
+	strvec_push(&b.disks, image);
+	strvec_push(&b.formats, fmt == DISK_QCOW2 ? "qcow2" : "raw");
+	if (plan_disks(&o, &b) < 0)
+		goto out;
+	if (rest < argc) {
+		plan_argv(&b, argv[rest], argc, argv, rest);
+	} else {
+		b.pargv = xcalloc(1, sizeof(char *));
+		b.pargc = 0;
+	}
+	rc = boot(&o, &b);
+out:
+	plan_free(&b);
+	opts_free(&o);
 	return rc;
 }

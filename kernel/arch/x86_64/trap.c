@@ -154,6 +154,7 @@ static int report_cpu = -1;
 static __noreturn void fatal(const struct trap_frame *tf, uint64_t cr2)
 {
 	int cpu = (int)trap_cpu_id();
+	panic_in_progress = 1;     /* no disk write-back at power-off */
 	if (__atomic_load_n(&report_cpu, __ATOMIC_RELAXED) == cpu) {
 		/* Even the console may be what broke (its lock may be held
 		 * right here): leave through isa-debug-exit before anything
