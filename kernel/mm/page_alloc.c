@@ -9,6 +9,15 @@
  * only if its head byte says "free, same order") and to find the block that
  * contains any address (page_block_head), with no other per-page memory.
  *
+ * Ranges are carved lazily. Writing a free-list header into every 4 MiB block
+ * of a range at boot would make the host fault in (and, with transparent huge
+ * pages, zero 2 MiB of) memory for every block: guest RAM would be paid for on
+ * the host up front and boot time would grow with RAM. So adding a range only
+ * clears its meta bytes and lists the few small blocks up to the first
+ * max-order boundary; the rest, [carve, end), stays untouched until
+ * buddy_alloc finds its lists empty and carves the next block off it. Pages
+ * beyond the frontier have meta TAIL and are free but in no list.
+ *
  * Locks: one per CPU cache (pcp) and one global (pa_lock) for the buddy lists
  * and counters. Order is pcp lock -> pa_lock; a pcp lock is never taken while
  * another is held. Page state bytes are read and written atomically because
@@ -36,11 +45,13 @@ struct free_page {
 #define FREE_MAGIC 0x6567617065657266ULL /* "freepage" */
 
 /* One piece of RAM given by page_alloc_add_range. Its first pages hold meta,
- * [start, end) are the pages it manages. */
+ * [start, end) are the pages it manages, [carve, end) the free pages not yet
+ * given to the buddy lists (never written since the range was added). */
 struct range {
 	uint64_t base;   /* first pfn, where meta lives */
 	uint64_t start;  /* first managed pfn */
 	uint64_t end;    /* one past the last pfn */
+	uint64_t carve;  /* the frontier; only grows, under pa_lock */
 	uint8_t *meta;   /* meta[pfn - start] */
 };
 
@@ -126,6 +137,16 @@ static uint64_t block_head(struct range *r, uint64_t pfn)
 	return pfn; /* unreachable while the meta bytes are consistent */
 }
 
+/* The order of the block that starts at pfn when [pfn, end) is cut into the
+ * largest aligned blocks that fit: max-order blocks, smaller ones at the ends. */
+static unsigned carve_order(uint64_t pfn, uint64_t end)
+{
+	unsigned o = MM_MAX_ORDER;
+	while (o && ((pfn & (NPAGES(o) - 1)) || pfn + NPAGES(o) > end))
+		o--;
+	return o;
+}
+
 /* Free memory was overwritten: the lists cannot be trusted any more, so there
  * is nothing sane to unwind to. This is the one mm_panic under a lock. */
 static void check_free_page(struct free_page *p)
@@ -165,12 +186,52 @@ static void buddy_insert(struct range *r, uint64_t pfn, unsigned order)
 	buddy_free_pages += NPAGES(order);
 }
 
-/* Take a block of exactly this order, splitting a larger one if needed. */
+/* Give the next block of r's frontier to the buddy lists; its order.
+ *
+ * Merging never reaches across the frontier: the frontier moves in max-order
+ * aligned steps (add_piece lists the blocks below the first boundary), so
+ * every block below it lies in a max-order window wholly below it, and so
+ * does its buddy. Only at the end of a range, where no whole max-order block
+ * is left, does it move by smaller blocks; each is the largest that fits, so
+ * a block whose buddy lies above it would have been carved twice as big had
+ * that buddy fitted: the buddy runs past the end of the range, and
+ * buddy_free never merges there. (And a page beyond the frontier has meta
+ * TAIL, never "free, same order".) The blocks carved are thus exactly those
+ * an eager cut of the whole range would have made. */
+static unsigned carve_one(struct range *r)
+{
+	unsigned o = carve_order(r->carve, r->end);
+	buddy_insert(r, r->carve, o);
+	__atomic_store_n(&r->carve, r->carve + NPAGES(o), __ATOMIC_RELAXED);
+	return o;
+}
+
+/* Carve until a block of at least this order is listed, first-added range
+ * first (the lists are empty from order up when called). */
+static bool carve(unsigned order)
+{
+	for (unsigned i = 0; i < nranges; i++)
+		while (ranges[i].carve < ranges[i].end)
+			if (carve_one(&ranges[i]) >= order)
+				return true;
+	return false;
+}
+
+static unsigned first_listed(unsigned order)
+{
+	while (order <= MM_MAX_ORDER && free_lists[order].next == &free_lists[order])
+		order++;
+	return order;
+}
+
+/* Take a block of exactly this order, splitting a larger one if needed.
+ * Listed blocks go first, so memory already touched is reused before the
+ * frontier is. */
 static uint64_t buddy_alloc(unsigned order, struct range **rp)
 {
-	unsigned o = order;
-	while (o <= MM_MAX_ORDER && free_lists[o].next == &free_lists[o])
-		o++;
+	unsigned o = first_listed(order);
+	if (o > MM_MAX_ORDER && carve(order))
+		o = first_listed(order);
 	if (o > MM_MAX_ORDER)
 		return 0;
 
@@ -327,18 +388,16 @@ static void add_piece(uint64_t s, uint64_t e)
 	r->base = s;
 	r->start = s + mp;
 	r->end = e;
+	r->carve = r->start;
 	r->meta = page_phys_to_virt(s << MM_PAGE_SHIFT);
 	__builtin_memset(r->meta, PG_TAIL, r->end - r->start);
 	__atomic_store_n(&nranges, nranges + 1, __ATOMIC_RELEASE);
 
-	/* Cut the range into the largest aligned blocks that fit. */
-	for (uint64_t pfn = r->start; pfn < r->end;) {
-		unsigned o = MM_MAX_ORDER;
-		while (o && ((pfn & (NPAGES(o) - 1)) || pfn + NPAGES(o) > r->end))
-			o--;
-		buddy_insert(r, pfn, o);
-		pfn += NPAGES(o);
-	}
+	/* List the blocks up to the first max-order boundary (at most one of
+	 * each order, next to the meta pages) so the frontier starts aligned;
+	 * the rest is carved when needed (see carve_one). */
+	while (r->carve < r->end && (r->carve & (NPAGES(MM_MAX_ORDER) - 1)))
+		carve_one(r);
 	total_pages += r->end - r->start;
 	meta_pages += mp;
 
@@ -384,7 +443,10 @@ void page_alloc_add_range(uint64_t phys_start, uint64_t phys_end)
 	mm_unlock(&pa_lock);
 }
 
-/* pa_lock held: take the free pages of [s, e) out of the ranges added so far. */
+/* pa_lock held: take the free pages of [s, e) out of the ranges added so far.
+ * The frontier is first carved past e so that every page has a block; this
+ * touches the blocks below the region too, one page per 4 MiB, which
+ * reserving before adding avoids. */
 static uint64_t reserve_added(uint64_t s, uint64_t e)
 {
 	uint64_t busy = 0;
@@ -392,6 +454,8 @@ static uint64_t reserve_added(uint64_t s, uint64_t e)
 		struct range *r = &ranges[i];
 		uint64_t lo = s > r->start ? s : r->start;
 		uint64_t hi = e < r->end ? e : r->end;
+		while (lo < hi && r->carve < hi)
+			carve_one(r);
 		for (uint64_t pfn = lo; pfn < hi; pfn++) {
 			uint64_t h = block_head(r, pfn);
 			uint8_t m = meta_get(r, h);
@@ -517,6 +581,11 @@ uint64_t page_alloc(unsigned order)
 static void bad_free(struct range *r, uint64_t phys, unsigned order, uint8_t m)
 {
 	uint64_t pfn = phys >> MM_PAGE_SHIFT;
+	if (pfn >= __atomic_load_n(&r->carve, __ATOMIC_RELAXED)) {
+		mm_panic("page_free: 0x%lx (order %u) was never allocated: page is free",
+			 phys, order);
+		return;
+	}
 	if (PG_STATE(m) == PG_TAIL)
 		m = meta_get(r, block_head(r, pfn));
 
@@ -618,6 +687,17 @@ void page_alloc_stats(struct page_stats *st)
 	st->meta_pages = meta_pages;
 	for (unsigned o = 0; o <= MM_MAX_ORDER; o++)
 		st->free_blocks[o] = nfree_blocks[o];
+	/* The frontiers count as the blocks they will be carved into. */
+	for (unsigned i = 0; i < nranges; i++) {
+		struct range *r = &ranges[i];
+		st->free_pages += r->end - r->carve;
+		for (uint64_t pfn = r->carve; pfn < r->end;) {
+			unsigned o = carve_order(pfn, r->end);
+			uint64_t n = o == MM_MAX_ORDER ? (r->end - pfn) >> MM_MAX_ORDER : 1;
+			st->free_blocks[o] += n;
+			pfn += n << o;
+		}
+	}
 	st->nranges = nranges;
 	mm_unlock(&pa_lock);
 	st->alloc_failures = __atomic_load_n(&alloc_failures, __ATOMIC_RELAXED);

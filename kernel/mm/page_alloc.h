@@ -9,6 +9,9 @@
  * memory via the direct map (virt = direct_map_base + phys). Blocks are
  * aligned to their size in physical address space (an order-9 block is a
  * 2 MiB-aligned 2 MiB region), and never merge across the ends of a range.
+ * A range is handed to the free lists lazily, 4 MiB block by 4 MiB block, as
+ * allocations need it: memory the guest never uses is never written, so the
+ * host never has to back it, and adding RAM costs no time per block.
  *
  * Single pages come from a per-CPU cache protected by its own lock, refilled
  * from and drained to the buddy lists in batches under the global lock, so the
@@ -84,8 +87,9 @@ void page_alloc_init(uint64_t direct_map_base);
  * inward to pages; page 0, pages already given and reserved regions are
  * skipped, and each remaining piece becomes a range whose first pages hold its
  * metadata (a piece too small for that and one page is ignored, logged).
- * The allocator writes into the memory it is given right away (metadata,
- * free-list links), so reserve what is in use first. */
+ * The allocator writes the metadata pages and a few blocks after them right
+ * away, the rest when it is first allocated (free-list links), so reserve
+ * what is in use first. */
 void page_alloc_add_range(uint64_t phys_start, uint64_t phys_end);
 
 /* Keep [phys_start, phys_end) (ends widened to pages) out of the allocator.
@@ -94,8 +98,9 @@ void page_alloc_add_range(uint64_t phys_start, uint64_t phys_end);
  * contents are never touched. Called after, it takes the region's free pages
  * out of the ranges already added (for memory whose contents do not matter;
  * pages in use are logged and left alone); such pages may be given back one
- * by one with page_free(phys, 0). At most MM_MAX_RESERVED calls are
- * remembered for later ranges. */
+ * by one with page_free(phys, 0). Reserving late also writes a free-list
+ * link into each never-used 4 MiB block of the range below the region.
+ * At most MM_MAX_RESERVED calls are remembered for later ranges. */
 void page_alloc_reserve(uint64_t phys_start, uint64_t phys_end);
 
 /* Hand a reserved region over to the allocator (e.g. the initramfs once it is
@@ -129,11 +134,15 @@ void page_alloc_drain(void);
 
 struct page_stats {
 	uint64_t total_pages;     /* pages managed, over all ranges (metadata excluded) */
-	uint64_t free_pages;      /* free: in buddy lists + in per-CPU caches */
+	uint64_t free_pages;      /* free: in buddy lists + in per-CPU caches +
+				   * not yet carved off the ranges */
 	uint64_t pcp_pages;       /* of free_pages, those in per-CPU caches */
 	uint64_t reserved_pages;  /* pages of ranges held by page_alloc_reserve */
 	uint64_t meta_pages;      /* holding the allocator's per-page bytes */
-	uint64_t free_blocks[MM_MAX_ORDER + 1]; /* buddy free blocks per order */
+	/* Free blocks per order: in the buddy lists, plus the blocks the memory
+	 * not yet carved will become (as many max-order blocks as fit, smaller
+	 * ones at a range's end), so a fresh allocator shows its merged shape. */
+	uint64_t free_blocks[MM_MAX_ORDER + 1];
 	uint64_t alloc_failures;  /* page_alloc calls that returned 0 */
 	unsigned nranges;         /* ranges accepted */
 };

@@ -725,6 +725,119 @@ static void test_threads(void)
 	check_coalesced(&before);
 }
 
+/* Pages [from, to) all hold the byte c, except the first page of a block
+ * listed in skip (n entries). */
+static bool untouched(uint64_t from, uint64_t to, uint8_t c, const uint64_t *skip, size_t n)
+{
+	static uint8_t ref[MM_PAGE_SIZE];
+	memset(ref, c, sizeof(ref));
+	for (uint64_t pg = from; pg < to; pg++) {
+		bool listed = false;
+		for (size_t i = 0; i < n; i++)
+			listed |= skip[i] == pg;
+		if (!listed && memcmp(page_phys_to_virt(pg * MM_PAGE_SIZE), ref, MM_PAGE_SIZE))
+			return false;
+	}
+	return true;
+}
+
+/* Adding a range writes only its meta pages and the blocks below its first
+ * 4 MiB boundary; the rest is carved off 4 MiB at a time when allocations
+ * need it, yet counts as free from the start, in its merged shape. */
+static void test_lazy(void)
+{
+	/* Pages 261..18685: meta 261-265, listed blocks 266(o1) 268(o2)
+	 * 272(o4) 288(o5) 320(o6) 384(o7) 512(o9), then 17 max-order blocks
+	 * from 1024, then a tail of 253 pages: o7 o6 o5 o4 o3 o2 o0. */
+	const uint64_t s = 261, e = 73 * 256 - 3, start = s + 5;
+	const uint64_t heads[] = { 266, 268, 272, 288, 320, 384, 512 };
+	const uint64_t shape[MM_MAX_ORDER + 1] = { 1, 1, 2, 1, 2, 2, 2, 2, 0, 1, 17 };
+	setup(0);
+	memset(arena, 0xa7, ARENA_SIZE);
+	page_alloc_add_range(s * MM_PAGE_SIZE, e * MM_PAGE_SIZE);
+	struct page_stats before = stats();
+	CHECK(before.meta_pages == 5 && before.total_pages == e - start);
+	CHECK(before.free_pages == before.total_pages);
+	CHECK(memcmp(before.free_blocks, shape, sizeof(shape)) == 0);
+	CHECK(untouched(start, e, 0xa7, heads, sizeof(heads) / sizeof(heads[0])));
+	CHECK(untouched(e, ARENA_PAGES, 0xa7, NULL, 0));
+
+	/* Beyond the frontier nothing was handed out. */
+	uint64_t far = 60UL << 20;
+	unsigned o;
+	CHECK(PANICS(page_free(far, 0)));
+	CHECK(PANICS(page_free(far, MM_MAX_ORDER)));
+	CHECK(PANICS(page_free(far + MM_PAGE_SIZE, 0)));
+	CHECK(page_block_head(far, &o) == 0 && page_block_head(far + 5000, &o) == 0);
+
+	/* Single pages (a cache's batch) come from what is listed; a 4 MiB
+	 * block is the first one carved; the blocks after it stay untouched. */
+	uint64_t a = page_alloc(0), b = page_alloc(MM_MAX_ORDER);
+	CHECK(a >= start * MM_PAGE_SIZE && a < 1024 * MM_PAGE_SIZE);
+	CHECK(b == 1024 * MM_PAGE_SIZE);
+	CHECK(untouched(2048, e, 0xa7, NULL, 0));
+	CHECK(page_block_head(b + 12345, &o) == b && o == MM_MAX_ORDER);
+	struct page_stats st = stats();
+	CHECK(st.free_pages == before.total_pages - 1 - 1024);
+	CHECK(st.free_blocks[MM_MAX_ORDER] == 16);
+
+	/* Reserve over untouched memory: carved up to it, pages kept out,
+	 * everything past it still untouched. */
+	const uint64_t rs = 10250, re = 10254;
+	page_alloc_reserve(rs * MM_PAGE_SIZE + 100, re * MM_PAGE_SIZE - 1);
+	st = stats();
+	CHECK(st.reserved_pages == re - rs);
+	CHECK(st.free_pages == before.total_pages - 1 - 1024 - (re - rs));
+	CHECK(untouched(11264, e, 0xa7, NULL, 0));
+	CHECK(PANICS(page_free(rs * MM_PAGE_SIZE, 1)));  /* reserved: order 0 only */
+	/* The tail of the range: a 16 KiB block comes from the end. */
+	uint64_t t = page_alloc(2);
+	CHECK(t != 0);
+
+	/* Everything else, at every order, never a reserved page. */
+	static uint64_t pages[ARENA_PAGES];
+	static unsigned orders[ARENA_PAGES];
+	size_t n = 0;
+	bool clear = true, alone = true;
+	for (int k = MM_MAX_ORDER; k >= 0; k--) {
+		uint64_t p;
+		while ((p = page_alloc((unsigned)k)) != 0) {
+			clear &= p + BLOCK(k) <= rs * MM_PAGE_SIZE || p >= re * MM_PAGE_SIZE;
+			alone &= claim(p, (unsigned)k, 1);
+			pages[n] = p;
+			orders[n++] = (unsigned)k;
+		}
+	}
+	CHECK(clear && alone);
+	CHECK(stats().free_pages == 0);
+	for (size_t i = 0; i < n; i++)
+		page_free(pages[i], orders[i]);
+	page_free(a, 0);
+	page_free(b, MM_MAX_ORDER);
+	page_free(t, 2);
+	for (uint64_t pg = rs; pg < re; pg++)
+		page_free(pg * MM_PAGE_SIZE, 0);
+	CHECK(stats().reserved_pages == 0);
+	check_coalesced(&before);
+
+	/* Reserve late, then release: the pages go back, all merges. */
+	setup(0);
+	page_alloc_add_range(s * MM_PAGE_SIZE, e * MM_PAGE_SIZE);
+	page_alloc_reserve(50UL << 20, 52UL << 20);
+	CHECK(stats().reserved_pages == 512);
+	page_alloc_release(50UL << 20, 52UL << 20);
+	CHECK(stats().reserved_pages == 0);
+	check_coalesced(&before);
+
+	/* Two ranges: the first added is carved first. */
+	setup(0);
+	page_alloc_add_range(40UL << 20, 48UL << 20);
+	page_alloc_add_range(8UL << 20, 16UL << 20);
+	CHECK(page_alloc(MM_MAX_ORDER) == 44UL << 20);
+	CHECK(page_alloc(MM_MAX_ORDER) == 12UL << 20);
+	CHECK(page_alloc(MM_MAX_ORDER) == 0);
+}
+
 /* A 64 GiB guest only needs its metadata sizes right; do the arithmetic on
  * the formula the allocator uses without touching 16 MiB of bytes. */
 static void test_meta_sizes(void)
@@ -758,6 +871,7 @@ int main(void)
 	test_pcp();
 	test_stress();
 	test_threads();
+	test_lazy();
 	test_meta_sizes();
 
 	free(arena);
