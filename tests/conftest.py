@@ -29,24 +29,43 @@ def kvm_usable():
         return False
 
 
-def make_cpio(files, dest):
-    """files: {guest_path: host_path or bytes}. Writes a newc archive."""
-    with tempfile.TemporaryDirectory() as tmp:
-        for guest, src in files.items():
-            path = os.path.join(tmp, guest.lstrip("/"))
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            if isinstance(src, bytes):
-                with open(path, "wb") as f:
-                    f.write(src)
-                os.chmod(path, 0o755)
-            else:
-                shutil.copy2(src, path)
-        names = subprocess.run(["find", "."], cwd=tmp, capture_output=True,
-                               check=True).stdout
-        with open(dest, "wb") as out:
-            subprocess.run(["cpio", "-o", "-H", "newc", "--quiet"], cwd=tmp,
-                           input=names, stdout=out, check=True)
+def populate(root, files, links=(), dirs=(), modes=()):
+    """Fills directory root: files {guest: host path or bytes} (bytes become
+    executables), links (guest, target) symlinks, dirs, then modes (guest, mode)."""
+    for d in dirs:
+        os.makedirs(os.path.join(root, d.lstrip("/")), exist_ok=True)
+    for guest, src in files.items():
+        path = os.path.join(root, guest.lstrip("/"))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        if isinstance(src, bytes):
+            with open(path, "wb") as f:
+                f.write(src)
+            os.chmod(path, 0o755)
+        else:
+            shutil.copy2(src, path)
+    for guest, target in links:
+        path = os.path.join(root, guest.lstrip("/"))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        os.symlink(target, path)
+    for guest, mode in modes:
+        os.chmod(os.path.join(root, guest.lstrip("/")), mode)
+
+
+def cpio_from_tree(root, dest):
+    """Archives directory root as `find . | cpio -o -H newc` would."""
+    names = subprocess.run(["find", "."], cwd=root, capture_output=True,
+                           check=True).stdout
+    with open(dest, "wb") as out:
+        subprocess.run(["cpio", "-o", "-H", "newc", "--quiet"], cwd=root,
+                       input=names, stdout=out, check=True)
     return dest
+
+
+def make_cpio(files, dest, links=(), dirs=(), modes=()):
+    """Writes a newc archive of the tree populate() makes."""
+    with tempfile.TemporaryDirectory() as tmp:
+        populate(tmp, files, links, dirs, modes)
+        return cpio_from_tree(tmp, dest)
 
 
 @dataclass

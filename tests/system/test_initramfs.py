@@ -10,7 +10,7 @@ import tempfile
 
 import pytest
 
-from conftest import boot, make_cpio
+from conftest import boot, cpio_from_tree, make_cpio
 
 NOT_EXEC, NOT_FOUND, BAD_IMAGE = 126, 127, 125
 LUA = "/usr/bin/lua5.4"
@@ -19,17 +19,12 @@ HELLO = '#include <stdio.h>\nint main(void) { puts("hello"); return 0; }\n'
 
 
 def tree_cpio(tmp, build, name="root.cpio"):
-    """Runs build(rootdir) to populate a directory, then archives it with
-    `find . | cpio -o -H newc` (symlinks and hard links kept as they are)."""
+    """Runs build(rootdir) to populate a directory, then archives it
+    (symlinks and hard links kept as they are)."""
     root = os.path.join(tmp, name + ".d")
     os.makedirs(root)
     build(root)
-    dest = os.path.join(tmp, name)
-    names = subprocess.run(["find", "."], cwd=root, capture_output=True, check=True).stdout
-    with open(dest, "wb") as out:
-        subprocess.run(["cpio", "-o", "-H", "newc", "--quiet"], cwd=root, input=names,
-                       stdout=out, check=True)
-    return dest
+    return cpio_from_tree(root, os.path.join(tmp, name))
 
 
 def run(args, cpio=None, machine="microvm", **kw):
@@ -79,26 +74,7 @@ def programs(tmp):
 
 def image(tmp, name, files, links=(), dirs=(), modes=()):
     """files: {guest: host path or bytes}; links: (guest, target); modes: (guest, mode)."""
-    def build(root):
-        for d in dirs:
-            os.makedirs(os.path.join(root, d.lstrip("/")), exist_ok=True)
-        for guest, src in files.items():
-            path = os.path.join(root, guest.lstrip("/"))
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            if isinstance(src, bytes):
-                with open(path, "wb") as f:
-                    f.write(src)
-                os.chmod(path, 0o755)
-            else:
-                shutil.copyfile(src, path)
-                os.chmod(path, 0o755)
-        for guest, target in links:
-            path = os.path.join(root, guest.lstrip("/"))
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            os.symlink(target, path)
-        for guest, mode in modes:
-            os.chmod(os.path.join(root, guest.lstrip("/")), mode)
-    return tree_cpio(tmp, build, name)
+    return make_cpio(files, os.path.join(tmp, name), links, dirs, modes)
 
 
 def test_static_busybox(tmp):
