@@ -1,12 +1,14 @@
 /*
- * The process model of a single program: exit, identity (one fixed
+ * The process model of a single program: exit_group, identity (one fixed
  * identity, root), limits, uname, arch_prctl, the thread-library
- * registrations, and the process-creation calls wisp refuses (DESIGN.md
+ * registrations (threads themselves: clone.c, futex.c, sys_sched.c), and
+ * the process-creation calls wisp refuses (DESIGN.md
  * decision 5: there is one program; fork, vfork, execve fail with a Linux
  * errno and one log line).
  */
 #include "linux/syscall.h"
 #include "linux/task.h"
+#include "sched/thread.h"
 #include "mm/vm.h"
 #include "mm/page_alloc.h"
 #include "arch/x86_64/cpu.h"
@@ -22,13 +24,6 @@ static long sys_exit_group(int status)
 	program_exit(status);
 }
 SYSCALL(231, exit_group, sys_exit_group, "d");
-
-/* One thread: the end of the thread is the end of the program. */
-static long sys_exit(int status)
-{
-	program_exit(status);
-}
-SYSCALL(60, exit, sys_exit, "d");
 
 static long sys_getpid(void) { return 1; }
 SYSCALL(39, getpid, sys_getpid, "");
@@ -255,28 +250,6 @@ static long sys_set_tid_address(uint64_t tidptr)
 }
 SYSCALL(218, set_tid_address, sys_set_tid_address, "p");
 
-static long sys_set_robust_list(uint64_t head, uint64_t len)
-{
-	if (len != 24)                     /* sizeof(struct robust_list_head) */
-		return -EINVAL;
-	struct task *t = task_current();
-	t->robust_list = head;
-	t->robust_len = len;
-	return 0;
-}
-SYSCALL(273, set_robust_list, sys_set_robust_list, "pu");
-
-static long sys_get_robust_list(int pid, uint64_t *head, uint64_t *len)
-{
-	struct task *t = task_current();
-	if (pid && pid != t->tid)
-		return -ESRCH;
-	if (copy_to_user(head, &t->robust_list, 8) < 0 || copy_to_user(len, &t->robust_len, 8) < 0)
-		return -EFAULT;
-	return 0;
-}
-SYSCALL(274, get_robust_list, sys_get_robust_list, "dpp");
-
 /* rseq: the C libraries register it when the kernel has it and carry on
  * without it when it returns ENOSYS. Registered here so that no warning
  * is logged for every program. */
@@ -311,6 +284,8 @@ static long sys_prctl(int option, uint64_t a2, uint64_t a3, uint64_t a4, uint64_
 			return -EFAULT;
 		name[15] = 0;
 		memcpy(t->comm, name, sizeof(name));
+		/* threads: the scheduler's name too (thread listings) */
+		strlcpy(t->thread->name, name, sizeof(t->thread->name));
 		return 0;
 	}
 	case PR_GET_NAME:
@@ -348,67 +323,6 @@ static long sys_prctl(int option, uint64_t a2, uint64_t a3, uint64_t a4, uint64_
 	}
 }
 SYSCALL(157, prctl, sys_prctl, "dxxxx");
-
-/* --- scheduling and CPU information ------------------------------------------- */
-
-static long sys_sched_yield(void)
-{
-	cpu_relax();
-	return 0;
-}
-SYSCALL(24, sched_yield, sys_sched_yield, "");
-
-static long sys_sched_getaffinity(int pid, unsigned len, uint8_t *mask)
-{
-	if (pid != 0 && pid != 1)
-		return -ESRCH;
-	/* The kernel's cpumask is 64 bits here (MAX_CPUS): at least 8 bytes. */
-	if (len < 8 || (len & 7))
-		return -EINVAL;
-	uint64_t m = 1;                    /* one CPU runs the program for now */
-	if (copy_to_user(mask, &m, sizeof(m)) < 0)
-		return -EFAULT;
-	return 8;
-}
-SYSCALL(204, sched_getaffinity, sys_sched_getaffinity, "dup");
-
-static long sys_sched_setaffinity(int pid, unsigned len, const uint8_t *mask)
-{
-	if (pid != 0 && pid != 1)
-		return -ESRCH;
-	uint64_t m = 0;
-	if (copy_from_user(&m, mask, MIN(len, 8u)) < 0)
-		return -EFAULT;
-	return m & 1 ? 0 : -EINVAL;
-}
-SYSCALL(203, sched_setaffinity, sys_sched_setaffinity, "dup");
-
-static long sys_sched_get_priority_max(int policy) { return policy == 1 || policy == 2 ? 99 : 0; }
-SYSCALL(146, sched_get_priority_max, sys_sched_get_priority_max, "d");
-static long sys_sched_get_priority_min(int policy) { return policy == 1 || policy == 2 ? 1 : 0; }
-SYSCALL(147, sched_get_priority_min, sys_sched_get_priority_min, "d");
-static long sys_sched_getscheduler(int pid) { return pid == 0 || pid == 1 ? 0 : -ESRCH; }
-SYSCALL(145, sched_getscheduler, sys_sched_getscheduler, "d");
-static long sys_sched_getparam(int pid, int *param)
-{
-	int zero = 0;
-	if (pid != 0 && pid != 1)
-		return -ESRCH;
-	return copy_to_user(param, &zero, sizeof(zero)) < 0 ? -EFAULT : 0;
-}
-SYSCALL(143, sched_getparam, sys_sched_getparam, "dp");
-
-static long sys_getcpu(unsigned *cpu, unsigned *node, void *cache)
-{
-	(void)cache;
-	unsigned c = cpu_id(), n = 0;
-	if (cpu && copy_to_user(cpu, &c, sizeof(c)) < 0)
-		return -EFAULT;
-	if (node && copy_to_user(node, &n, sizeof(n)) < 0)
-		return -EFAULT;
-	return 0;
-}
-SYSCALL(309, getcpu, sys_getcpu, "ppp");
 
 struct sysinfo {
 	int64_t uptime;

@@ -1,8 +1,10 @@
 /*
- * Clocks and sleeping. Until the scheduler has timers, sleeps wait by
- * watching the TSC (there is nothing else to run).
+ * Clocks and sleeping. Sleeps block on the scheduler (a timer wakes the
+ * thread; other threads run meanwhile) and are interruptible by signals.
  */
 #include "linux/syscall.h"
+#include "linux/task.h"
+#include "sched/sched.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/time.h"
 #include "arch/x86_64/usercopy.h"
@@ -39,10 +41,13 @@ static int64_t clock_ns(int clk)
 		return (int64_t)clock_realtime_ns();
 	case CLOCK_MONOTONIC: case CLOCK_MONOTONIC_RAW: case CLOCK_MONOTONIC_COARSE:
 	case CLOCK_BOOTTIME: case CLOCK_BOOTTIME_ALARM:
-	/* One program on a CPU of its own: its CPU time is the time since
-	 * boot (the kernel's share included). Good enough for clock(). */
-	case CLOCK_PROCESS_CPUTIME_ID: case CLOCK_THREAD_CPUTIME_ID:
 		return (int64_t)clock_monotonic_ns();
+	/* threads: CPU time as the scheduler accounts it (kernel time in
+	 * system calls included: there is no user/system split). */
+	case CLOCK_PROCESS_CPUTIME_ID:
+		return (int64_t)task_process_cpu_ns();
+	case CLOCK_THREAD_CPUTIME_ID:
+		return (int64_t)thread_cpu_time_ns(thread_current());
 	}
 	return -EINVAL;
 }
@@ -96,10 +101,30 @@ static long sys_time(int64_t *ut)
 }
 SYSCALL(201, time, sys_time, "p");
 
-static void wait_until(int clk, int64_t deadline)
+/* threads: sleeps block on the scheduler until the deadline on clock clk.
+ * A realtime deadline becomes a monotonic one when the sleep starts (a
+ * later change of the wall clock does not move it). 0 or -EINTR. */
+static long sleep_until(int clk, int64_t deadline)
 {
-	while (clock_ns(clk) < deadline)
-		cpu_relax();
+	int64_t now = clock_ns(clk);
+	if (deadline <= now)
+		return 0;
+	uint64_t mono = clock_monotonic_ns(), d = (uint64_t)(deadline - now);
+	if (clk == CLOCK_PROCESS_CPUTIME_ID)
+		d = (uint64_t)(deadline - now);  /* approximation: as wall time */
+	return thread_sleep_until(d > TIME_FOREVER - mono ? TIME_FOREVER : mono + d, true);
+}
+
+/* What remains of a relative sleep cut short, for nanosleep's rem. */
+static long put_remaining(struct timespec *urem, int64_t deadline, int clk)
+{
+	if (!urem)
+		return 0;
+	int64_t left = deadline - clock_ns(clk);
+	if (left < 0)
+		left = 0;
+	struct timespec ts = { left / NSEC, left % NSEC };
+	return copy_to_user(urem, &ts, sizeof(ts)) < 0 ? -EFAULT : 0;
 }
 
 static long read_ts(const struct timespec *uts, struct timespec *ts)
@@ -113,15 +138,16 @@ static long read_ts(const struct timespec *uts, struct timespec *ts)
 
 static long sys_nanosleep(const struct timespec *ureq, struct timespec *urem)
 {
-	(void)urem;                        /* never interrupted: nothing remains */
 	struct timespec ts;
 	long r = read_ts(ureq, &ts);
 	if (r < 0)
 		return r;
 	int64_t now = clock_ns(CLOCK_MONOTONIC);
-	int64_t d = ts.sec > (INT64_MAX - now) / NSEC ? INT64_MAX : now + ts.sec * NSEC + ts.nsec;
-	wait_until(CLOCK_MONOTONIC, d);
-	return 0;
+	int64_t d = ts.sec > (INT64_MAX - now) / NSEC - 1 ? INT64_MAX : now + ts.sec * NSEC + ts.nsec;
+	r = sleep_until(CLOCK_MONOTONIC, d);
+	if (r == -EINTR && put_remaining(urem, d, CLOCK_MONOTONIC) < 0)
+		return -EFAULT;
+	return r;
 }
 SYSCALL(35, nanosleep, sys_nanosleep, "pp");
 
@@ -130,7 +156,6 @@ SYSCALL(35, nanosleep, sys_nanosleep, "pp");
 static long sys_clock_nanosleep(int clk, int flags, const struct timespec *ureq,
 				struct timespec *urem)
 {
-	(void)urem;
 	if (clk == CLOCK_THREAD_CPUTIME_ID)
 		return -EINVAL;
 	int64_t now = clock_ns(clk);
@@ -143,8 +168,10 @@ static long sys_clock_nanosleep(int clk, int flags, const struct timespec *ureq,
 	int64_t t = ts.sec > INT64_MAX / NSEC - 1 ? INT64_MAX : ts.sec * NSEC + ts.nsec;
 	if (!(flags & TIMER_ABSTIME))
 		t = t > INT64_MAX - now ? INT64_MAX : now + t;
-	wait_until(clk, t);
-	return 0;
+	r = sleep_until(clk, t);
+	if (r == -EINTR && !(flags & TIMER_ABSTIME) && put_remaining(urem, t, clk) < 0)
+		return -EFAULT;
+	return r;
 }
 SYSCALL(230, clock_nanosleep, sys_clock_nanosleep, "dxpp");
 
@@ -154,9 +181,10 @@ struct tms {
 
 static long sys_times(struct tms *ut)
 {
-	/* Clock ticks at AT_CLKTCK = 100 Hz. */
+	/* Clock ticks at AT_CLKTCK = 100 Hz; the program's CPU time (all its
+	 * threads) as user time, the elapsed time as the return value. */
 	int64_t ticks = (int64_t)(clock_monotonic_ns() / 10000000ull);
-	struct tms t = { ticks, 0, 0, 0 };
+	struct tms t = { (int64_t)(task_process_cpu_ns() / 10000000ull), 0, 0, 0 };
 	if (ut && copy_to_user(ut, &t, sizeof(t)) < 0)
 		return -EFAULT;
 	return ticks;
@@ -174,7 +202,9 @@ static long sys_getrusage(int who, struct rusage *ur)
 		return -EINVAL;
 	struct rusage r = { 0 };
 	if (who != -1) {
-		int64_t us = (int64_t)(clock_monotonic_ns() / 1000);
+		/* threads: RUSAGE_SELF all threads, RUSAGE_THREAD the caller */
+		uint64_t ns = who == 1 ? thread_cpu_time_ns(thread_current()) : task_process_cpu_ns();
+		int64_t us = (int64_t)(ns / 1000);
 		r.utime.sec = us / 1000000;
 		r.utime.usec = us % 1000000;
 	}

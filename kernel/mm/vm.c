@@ -11,6 +11,7 @@
 #include "arch/x86_64/pgtable.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/trap.h"
+#include "arch/x86_64/smp.h"
 #include "arch/x86_64/usercopy.h"
 #include "sched/spinlock.h"
 #include "lib/cmdline.h"
@@ -37,7 +38,20 @@ void vma_free_node(void *p)
 	kfree(p);
 }
 
-#define LOCK()   uint64_t lock_flags_ = spin_lock_irqsave(&vm_lock)
+/* The lock is taken with interrupts off (page faults take it), and its
+ * holder may shoot down TLB entries (smp_call_mask) while holding it: so
+ * spin serving cross-CPU calls, or two CPUs would wait for each other. */
+static uint64_t vm_lock_irqsave(void)
+{
+	uint64_t f = irq_save();
+	while (!spin_trylock(&vm_lock)) {
+		smp_poll_calls();
+		__asm__ volatile("pause");
+	}
+	return f;
+}
+
+#define LOCK()   uint64_t lock_flags_ = vm_lock_irqsave()
 #define UNLOCK() spin_unlock_irqrestore(&vm_lock, lock_flags_)
 
 static bool page_aligned(uint64_t x)

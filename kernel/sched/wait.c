@@ -113,14 +113,16 @@ int wq_wake_key(struct wait_queue *wq, uint64_t key, int n)
 	return woken;
 }
 
-int wq_requeue(struct wait_queue *from, struct wait_queue *to, uint64_t key,
-	       uint64_t new_key, int nwake, int nmove)
+/* --- for futexes (linux/futex.c): the caller holds the locks ------------ */
+
+void wq_wake_waiter_locked(struct waiter *w)
 {
-	uint64_t f = irq_save();
-	struct wait_queue *a = from < to ? from : to, *b = from < to ? to : from;
-	spin_lock(&a->lock);
-	if (b != a)
-		spin_lock(&b->lock);
+	wake_one(w);
+}
+
+int wq_requeue_locked(struct wait_queue *from, struct wait_queue *to, uint64_t key,
+		      uint64_t new_key, int nwake, int nmove)
+{
 	int woken = 0, moved = 0;
 	struct list *pos, *tmp;
 	list_for_each_safe(pos, tmp, &from->waiters) {
@@ -140,11 +142,24 @@ int wq_requeue(struct wait_queue *from, struct wait_queue *to, uint64_t key,
 			break;
 		}
 	}
+	return woken + moved;
+}
+/* --- end futex helpers --- */
+
+int wq_requeue(struct wait_queue *from, struct wait_queue *to, uint64_t key,
+	       uint64_t new_key, int nwake, int nmove)
+{
+	uint64_t f = irq_save();
+	struct wait_queue *a = from < to ? from : to, *b = from < to ? to : from;
+	spin_lock(&a->lock);
+	if (b != a)
+		spin_lock(&b->lock);
+	int r = wq_requeue_locked(from, to, key, new_key, nwake, nmove);
 	if (b != a)
 		spin_unlock(&b->lock);
 	spin_unlock(&a->lock);
 	irq_restore(f);
-	return woken + moved;
+	return r;
 }
 
 bool wq_has_waiters(struct wait_queue *wq)

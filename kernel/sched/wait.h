@@ -75,6 +75,15 @@ int wq_requeue(struct wait_queue *from, struct wait_queue *to, uint64_t key,
 	       uint64_t new_key, int nwake, int nmove);
 bool wq_has_waiters(struct wait_queue *wq);
 
+/* --- for futexes (linux/futex.c), which walk the waiters themselves and
+ * hold two queue locks (taken in address order) for requeueing --- */
+/* Wakes this waiter of a locked queue (removes it from the queue). */
+void wq_wake_waiter_locked(struct waiter *w);
+/* wq_requeue with both locks held by the caller. */
+int wq_requeue_locked(struct wait_queue *from, struct wait_queue *to, uint64_t key,
+		      uint64_t new_key, int nwake, int nmove);
+/* --- end futex helpers --- */
+
 /* Waits until cond (evaluated with wq locked) holds; 0, -ETIMEDOUT, -EINTR. */
 #define wq_wait_event(wq, cond, deadline, flags) ({                       \
 	int r_ = 0;                                                       \

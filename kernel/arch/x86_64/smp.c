@@ -248,6 +248,12 @@ static void serve_calls(void)
 	}
 }
 
+void smp_poll_calls(void)
+{
+	if (__atomic_load_n(&calls_pending[cpu_id()], __ATOMIC_ACQUIRE))
+		serve_calls();
+}
+
 static void ipi_call(struct trap_frame *tf, void *arg)
 {
 	(void)tf, (void)arg;

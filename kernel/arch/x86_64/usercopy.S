@@ -104,6 +104,28 @@ __strncpy_user:
 	FIXUP 1b, 2b
 	.size __strncpy_user, . - __strncpy_user
 
+/* --- for futexes (linux/futex.c) ---
+ * int __cmpxchg_user32(uint32_t *uaddr, uint32_t old, uint32_t new,
+ *                      uint32_t *cur): an atomic compare-and-exchange on a
+ * 4-byte aligned user word; *cur (kernel memory) gets the value found.
+ * 0, or -14 (EFAULT) on a fault. */
+	.globl __cmpxchg_user32
+	.type __cmpxchg_user32, @function
+__cmpxchg_user32:
+	OPEN
+	movl %esi, %eax
+1:	lock cmpxchgl %edx, (%rdi)
+	CLOSE
+	movl %eax, (%rcx)
+	xorl %eax, %eax
+	ret
+2:	CLOSE
+	movl $-14, %eax
+	ret
+	FIXUP 1b, 2b
+	.size __cmpxchg_user32, . - __cmpxchg_user32
+/* --- end futex helpers --- */
+
 	.section .rodata.usercopy_fixups, "a"
 	.balign 4
 	.globl usercopy_fixups_end
