@@ -332,13 +332,18 @@ static int harvest(struct epoll *ep, struct epoll_event_k *uev, int max)
 		struct list *n = ep->ready.next;
 		list_remove(n);
 		list_push_back(&tx, n);
-		list_entry(n, struct epitem, rdl)->on_ready = false;
+		/* threads: on_ready stays set while the item sits on tx, or a
+		 * wake-up on another CPU would link its rdl into ep->ready
+		 * while it is still on tx (a corrupted list, harvest looping) */
 	}
 	spin_unlock_irqrestore(&ep->lock, fl);
 	int count = 0, err = 0;
 	while (!list_empty(&tx)) {
 		struct epitem *epi = list_entry(tx.next, struct epitem, rdl);
+		fl = spin_lock_irqsave(&ep->lock);
 		list_remove(&epi->rdl);
+		epi->on_ready = false;
+		spin_unlock_irqrestore(&ep->lock, fl);
 		if (count == max || err) {
 			fl = spin_lock_irqsave(&ep->lock);
 			ready_add_locked(ep, epi);

@@ -27,7 +27,7 @@
 
 static long sys_sched_yield(void)
 {
-	thread_yield();
+	thread_yield_to_others();
 	return 0;
 }
 SYSCALL(24, sched_yield, sys_sched_yield, "");

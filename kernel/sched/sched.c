@@ -421,6 +421,30 @@ void thread_yield(void)
 	schedule();
 }
 
+/* --- sched_yield (linux/sys_sched.c) ---
+ * A yield that lets the other threads of the caller's class run first:
+ * its vruntime moves just past the earliest queued one's. A plain
+ * schedule() picks the caller again while it is behind them, so a program
+ * spinning on sched_yield for another thread's progress would spin for as
+ * long as its wake-up credit lasts. */
+void thread_yield_to_others(void)
+{
+	uint64_t f = irq_save();
+	struct rq *rq = &rqs[cpu_id()];
+	spin_lock(&rq->lock);
+	struct thread *c = rq->curr;
+	update_curr(rq, clock_monotonic_ns());
+	if (c->sched_class <= SCHED_HIGH) {
+		struct pheap_node *n = pheap_min(&rq->queue[c->sched_class]);
+		if (n && n->key >= c->vruntime)
+			c->vruntime = n->key + 1;
+	}
+	spin_unlock(&rq->lock);
+	irq_restore(f);
+	schedule();
+}
+/* --- end sched_yield --- */
+
 void cond_resched(void)
 {
 	/* No slice timer runs for kernel threads that cannot be preempted, so

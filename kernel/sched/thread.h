@@ -112,6 +112,9 @@ void thread_detach(struct thread *t);
 
 static inline struct thread *thread_current(void);
 void thread_yield(void);
+/* sched_yield: gives the CPU to the other queued threads of the caller's
+ * class before it runs again. */
+void thread_yield_to_others(void);
 /* Sleeps ns nanoseconds (at least). 0, or -EINTR when interrupted. */
 int thread_sleep_ns(uint64_t ns);
 int thread_sleep_until(uint64_t deadline, bool interruptible);
