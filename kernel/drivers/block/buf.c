@@ -368,6 +368,7 @@ struct buf *bget(struct blockdev *bd, uint64_t blockno, uint32_t blocksize)
 void bdirty(struct buf *b)
 {
 	uint64_t f = spin_lock_irqsave(&bc_lock);
+	bool first = list_empty(&bc_dirty);
 	if (!(b->flags & BUF_DIRTY)) {
 		b->flags |= BUF_DIRTY;
 		b->dirty_since = clock_monotonic_ns();
@@ -380,6 +381,8 @@ void bdirty(struct buf *b)
 	if (over && !flusher_kick) {
 		flusher_kick = true;
 		wq_wake(&flusher_wq, 1);
+	} else if (first) {
+		wq_wake(&flusher_wq, 1);   /* it sleeps without a deadline when clean */
 	}
 }
 
@@ -552,8 +555,14 @@ static void flusher(void *arg)
 {
 	(void)arg;
 	for (;;) {
-		wq_wait_event(&flusher_wq, flusher_kick,
-			      clock_monotonic_ns() + BC_FLUSH_PERIOD_NS, 0);
+		/* With nothing dirty there is nothing to time: an idle VM takes
+		 * no timer interrupts for us. bdirty wakes us at the first dirty
+		 * buffer, and from then on we look every period. */
+		uint64_t f = spin_lock_irqsave(&bc_lock);
+		bool clean = list_empty(&bc_dirty);
+		spin_unlock_irqrestore(&bc_lock, f);
+		wq_wait_event(&flusher_wq, flusher_kick || (clean && !list_empty(&bc_dirty)),
+			      clean ? TIME_FOREVER : clock_monotonic_ns() + BC_FLUSH_PERIOD_NS, 0);
 		bool all = flusher_kick;
 		flusher_kick = false;
 		uint64_t now = clock_monotonic_ns();
