@@ -228,7 +228,7 @@ bool syscall_from_fault(struct trap_frame *tf)
 	static bool said;
 	if (!said) {
 		said = true;
-		pr_warn("syscall: `syscall` arrives as a page fault at its entry point "
+		pr_info("syscall: `syscall` arrives as a page fault at its entry point "
 			"(PVM): serving system calls from the fault path");
 	}
 	tf->rip = tf->rcx;
