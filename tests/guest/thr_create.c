@@ -3,6 +3,7 @@
 #include "check.h"
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -147,6 +148,8 @@ int main(void)
 		/* wisp has no real-time class (docs/linux-abi.md) */
 		EXPECT_ERRNO(syscall(SYS_sched_setscheduler, 0, SCHED_FIFO, &sp), EPERM);
 		EXPECT(getpid() == 1);
+		/* a clone that would make a process is refused */
+		EXPECT_ERRNO(syscall(SYS_clone, (long)SIGCHLD, 0L, 0L, 0L, 0L), ENOSYS);
 	}
 	sp.sched_priority = 0;
 	EXPECT(syscall(SYS_sched_setscheduler, 0, SCHED_OTHER, &sp) == 0);
