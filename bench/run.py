@@ -32,8 +32,9 @@ import benchlib as bl  # noqa: E402
 import boot  # noqa: E402
 import sched_bench  # noqa: E402
 import syscall_bench  # noqa: E402
+import thread_bench  # noqa: E402
 
-BENCHMARKS = [boot, sched_bench, syscall_bench]
+BENCHMARKS = [boot, sched_bench, syscall_bench, thread_bench]
 
 
 class Context:
