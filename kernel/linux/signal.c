@@ -795,6 +795,15 @@ bool signal_return_to_user(struct trap_frame *tf, bool syscall)
 	long r = (long)tf->rax;
 	if (syscall && tf->error == NR_rt_sigreturn)
 		syscall = false;    /* rax is the restored one, not a result */
+	/* The fast path, which nearly every return takes: nothing to deliver
+	 * (recalc() keeps the thread's interrupt flag set while a signal is
+	 * deliverable), no restart, no mask to put back; no lock. Interrupts
+	 * go off before the look, so a signal sent after it comes with an
+	 * IPI that is taken once in ring 3, and delivered on that return. */
+	irq_disable();
+	if (t->thread && !READ_ONCE(t->thread->interrupted) && !t->sig.restore_mask &&
+	    !(syscall && (r == -EINTR || is_restart_code(r))))
+		return false;
 	if (syscall && r == -EINTR && restartable(tf->error))
 		r = -ERESTARTSYS;
 	bool pending_restart = syscall && is_restart_code(r);
