@@ -16,9 +16,10 @@
  *
  * Thread A times batches: 1000 round trips of warm-up, then the batch size
  * doubles until one batch takes >= 20 ms, then 5 batches; the figure is the
- * median batch time / (2 * round trips). One line per case:
+ * median batch time / (2 * round trips) (min_ns: the best batch's, less
+ * touched by a busy host descheduling a vCPU). One line per case:
  *
- *   pingpong: mode=futex cpus=same handoff_ns=N round_trips=N cpu_a=0 cpu_b=0
+ *   pingpong: mode=futex cpus=same handoff_ns=N min_ns=N round_trips=N cpu_a=0 cpu_b=0
  *   pingpong: mode=condvar cpus=cross error=WHAT
  *
  * The first line is `pingpong: start cpus_online=N clock_res_ns=N`.
@@ -134,6 +135,7 @@ struct side {
 	int pin_err;            /* errno of sched_setaffinity, 0 if pinned */
 	int ran_on;             /* sched_getcpu() at the end */
 	double ns;              /* A: median ns per one-way hand-off */
+	double min_ns;          /* A: the best batch's */
 	long n;                 /* A: round trips per batch */
 };
 
@@ -193,6 +195,7 @@ static void *side_a(void *arg)
 		r[i] = batch(n) / (2.0 * n);
 	qsort(r, ROUNDS, sizeof(r[0]), cmp);
 	a->ns = r[ROUNDS / 2];
+	a->min_ns = r[0];
 	a->n = n;
 	a->ran_on = sched_getcpu();
 
@@ -235,8 +238,8 @@ static void one(const char *mode, const char *where, int cpu_b)
 		say("pingpong: mode=%s cpus=%s error=futex:%s\n", mode, where, strerror(futex_errno));
 		return;
 	}
-	say("pingpong: mode=%s cpus=%s handoff_ns=%.1f round_trips=%ld cpu_a=%d cpu_b=%d\n",
-	    mode, where, a.ns, a.n, a.ran_on, b.ran_on);
+	say("pingpong: mode=%s cpus=%s handoff_ns=%.1f min_ns=%.1f round_trips=%ld cpu_a=%d cpu_b=%d\n",
+	    mode, where, a.ns, a.min_ns, a.n, a.ran_on, b.ran_on);
 }
 
 int main(void)
