@@ -22,6 +22,7 @@
  * The drivers, by device id. A new virtio driver adds one line here.
  */
 int virtio_blk_probe(struct virtio_device *vd);
+int virtio_net_probe(struct virtio_device *vd);
 
 static const struct {
 	uint32_t id;
@@ -29,6 +30,7 @@ static const struct {
 	int (*probe)(struct virtio_device *vd);
 } drivers[] = {
 	{ VIRTIO_ID_BLOCK, "virtio-blk", virtio_blk_probe },
+	{ VIRTIO_ID_NET, "virtio-net", virtio_net_probe },
 };
 
 static struct virtio_device *all_devices, **all_tail = &all_devices;

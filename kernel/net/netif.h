@@ -1,0 +1,71 @@
+/*
+ * Network interfaces: what a NIC driver registers and what the stack
+ * above uses. A driver fills mac, mtu, link_up and send, then calls
+ * netif_register; it hands every received frame to netif_input (from
+ * its interrupt handler; later from a NAPI-style poll loop).
+ *
+ * Addresses are IPv4 in host order. One address per interface for now,
+ * set by netif_set_addr (static configuration; DHCP comes later).
+ *
+ * Locking: nif->lock (interrupts off) guards the ARP cache, the transmit
+ * scratch frame and the counters; the driver's send is called with it
+ * held and must not take it. Waiting (ARP resolution, ping) sleeps on one
+ * wait queue woken by every ARP update and echo reply.
+ */
+#pragma once
+#include "net/arp_cache.h"
+#include "net/packet.h"
+#include "sched/spinlock.h"
+
+struct netif_stats {
+	uint64_t rx_packets, rx_bytes, rx_dropped;   /* dropped: counted by reason in drops */
+	uint64_t tx_packets, tx_bytes, tx_dropped;   /* dropped: no room in the device's ring */
+	uint64_t arp_requests_sent, arp_replies_sent, echo_replies_sent;
+};
+
+struct netif {
+	char name[8];                    /* "eth0", given by netif_register */
+	uint8_t mac[ETH_ALEN];
+	unsigned mtu;                    /* IP bytes per frame */
+	bool link_up;
+	uint32_t addr, netmask, gateway; /* 0 while unconfigured */
+	/* Queues one frame (copied; any context). 0, or -ENOSPC when the
+	 * device's ring is full, -EMSGSIZE when len > 14 + mtu. */
+	int (*send)(struct netif *nif, const void *frame, size_t len);
+	void *priv;                      /* the driver's */
+
+	spinlock_t lock;
+	struct arp_cache arp;
+	uint8_t *tx_frame;               /* ETH_HLEN + mtu bytes: scratch for output */
+	struct netif_stats stats;
+	struct net_drops drops;
+	struct netif *next;
+};
+
+/* Names it, sets up ARP and the scratch frame. 0 or -ENOMEM. */
+int netif_register(struct netif *nif);
+struct netif *netif_first(void);          /* ->next for the rest */
+struct netif *netif_find(const char *name);
+void netif_set_addr(struct netif *nif, uint32_t addr, uint32_t netmask, uint32_t gateway);
+
+/* A received frame (without the virtio header); any context. */
+void netif_input(struct netif *nif, const void *frame, size_t len);
+
+/* Thread context. The MAC for an on-link address: asks by ARP (retried
+ * every second) until the deadline (absolute, clock_monotonic_ns).
+ * 0 or -ETIMEDOUT. */
+int netif_resolve(struct netif *nif, uint32_t ip, uint8_t mac[ETH_ALEN], uint64_t deadline);
+/* Sends an IPv4 datagram of proto with the payload to dst, via the
+ * gateway when dst is off-link; the next hop must be resolved (else
+ * -EHOSTUNREACH, and an ARP request goes out). Thread or interrupt context. */
+int netif_output_ipv4(struct netif *nif, uint32_t dst, uint8_t proto,
+		      const void *payload, size_t len);
+/* ICMP echo to dst with `size` bytes of data; waits for the matching
+ * reply until the deadline. 0 and *rtt_ns, or -ETIMEDOUT / -EHOSTUNREACH. */
+int net_ping(struct netif *nif, uint32_t dst, uint16_t seq, size_t size, uint64_t deadline,
+	     uint64_t *rtt_ns);
+
+/* "10.0.2.15" into buf (16 bytes). */
+const char *ip4_str(uint32_t ip, char buf[16]);
+/* Parses a dotted quad; 0 or -EINVAL. */
+int ip4_parse(const char *s, uint32_t *ip);
