@@ -80,23 +80,13 @@ __attribute__((weak)) void task_signals_clone(struct task *child, const struct t
 /* An FPU save area holding the caller's current registers. */
 static void *fpu_snapshot(void)
 {
-	size_t sz = fpu_area_size();
-	char *raw = kmalloc(sz + 64 + sizeof(void *));
-	if (!raw)
+	void *area = fpu_area_alloc();
+	if (!area)
 		return NULL;
-	char *area = (char *)ALIGN_UP((uintptr_t)(raw + sizeof(void *)), 64);
-	((void **)area)[-1] = raw;
-	fpu_area_init(area);                  /* a valid XSAVE header */
 	uint64_t f = irq_save();
 	fpu_save(area);
 	irq_restore(f);
 	return area;
-}
-
-static void fpu_snapshot_free(void *area)
-{
-	if (area)
-		kfree(((void **)area)[-1]);
 }
 
 /* The new thread's first code: becomes the task, enters ring 3. */
@@ -118,7 +108,7 @@ static __noreturn void user_thread_start(void *arg)
 	if (fpu)
 		fpu_restore(fpu);
 	irq_restore(f);
-	fpu_snapshot_free(fpu);
+	fpu_area_free(fpu);
 	/* The frame lives in this function's stack frame; trap_return
 	 * leaves from it, and the next entry from ring 3 starts again at
 	 * the top of this kernel stack. */
@@ -160,7 +150,7 @@ static long do_clone(uint64_t flags, uint64_t newsp, uint64_t ptid, uint64_t cti
 	if (!t || !tf || !fpu) {
 		kfree(t);
 		kfree(tf);
-		fpu_snapshot_free(fpu);
+		fpu_area_free(fpu);
 		return -EAGAIN;
 	}
 	*tf = *parent->frame;
@@ -209,12 +199,12 @@ static long do_clone(uint64_t flags, uint64_t newsp, uint64_t ptid, uint64_t cti
 fault:
 	kfree(t);
 	kfree(tf);
-	fpu_snapshot_free(fpu);
+	fpu_area_free(fpu);
 	return -EFAULT;
 nomem:
 	kfree(t);
 	kfree(tf);
-	fpu_snapshot_free(fpu);
+	fpu_area_free(fpu);
 	return -EAGAIN;
 }
 

@@ -113,7 +113,7 @@ static void thread_free(struct thread *t)
 	nthreads--;
 	spin_unlock_irqrestore(&threads_lock, f);
 	stack_free(t->kstack_base);
-	kfree(t->fpu_state ? *((void **)t->fpu_state - 1) : NULL);
+	fpu_area_free(t->fpu_state);
 	kfree(t);
 }
 
@@ -153,20 +153,6 @@ void thread_finished(struct thread *t)
 
 /* --- creation ------------------------------------------------------------------ */
 
-static void *fpu_alloc(void)
-{
-	/* 64-byte alignment, whatever the heap gives (its debug mode aligns
-	 * to 16 only): keep the raw pointer just below the area. */
-	size_t sz = fpu_area_size();
-	char *raw = kmalloc(sz + 64 + sizeof(void *));
-	if (!raw)
-		return NULL;
-	char *area = (char *)ALIGN_UP((uintptr_t)(raw + sizeof(void *)), 64);
-	((void **)area)[-1] = raw;
-	fpu_area_init(area);
-	return area;
-}
-
 static struct thread *thread_new(thread_fn fn, void *arg, const char *name,
 				 const struct thread_attr *attr)
 {
@@ -187,7 +173,7 @@ static struct thread *thread_new(thread_fn fn, void *arg, const char *name,
 	t->affinity = attr && attr->affinity ? attr->affinity : CPUMASK_ALL;
 	t->fpu_cpu = UINT32_MAX;
 	if (t->flags & TF_FPU) {
-		t->fpu_state = fpu_alloc();
+		t->fpu_state = fpu_area_alloc();
 		if (!t->fpu_state) {
 			stack_free(t->kstack_base);
 			kfree(t);
@@ -265,7 +251,7 @@ void thread_use_fpu(void)
 	struct thread *t = thread_current();
 	if (t->flags & TF_FPU)
 		return;
-	void *a = fpu_alloc();
+	void *a = fpu_area_alloc();
 	if (!a)
 		panic("thread_use_fpu: out of memory");
 	t->fpu_state = a;

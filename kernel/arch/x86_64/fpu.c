@@ -1,5 +1,6 @@
 /* FPU/SSE/AVX state save and restore: see fpu.h. */
 #include "arch/x86_64/fpu.h"
+#include "mm/heap.h"
 #include "arch/x86_64/cpu.h"
 #include "lib/string.h"
 #include "lib/cmdline.h"
@@ -146,4 +147,24 @@ void fpu_restore(void *area)
 				 "d"((uint32_t)(xcr0 >> 32)) : "memory");
 	else
 		__asm__ volatile("fxrstor64 (%0)" :: "r"(area) : "memory");
+}
+
+void *fpu_area_alloc(void)
+{
+	/* The heap's debug mode aligns to 16 only: keep the raw pointer just
+	 * below the area, where fpu_area_free finds it. */
+	size_t sz = fpu_area_size();
+	char *raw = kmalloc(sz + 64 + sizeof(void *));
+	if (!raw)
+		return NULL;
+	char *area = (char *)ALIGN_UP((uintptr_t)(raw + sizeof(void *)), 64);
+	((void **)area)[-1] = raw;
+	fpu_area_init(area);
+	return area;
+}
+
+void fpu_area_free(void *area)
+{
+	if (area)
+		kfree(((void **)area)[-1]);
 }

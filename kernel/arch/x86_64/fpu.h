@@ -15,6 +15,10 @@ void fpu_init_cpu(void);
 size_t fpu_area_size(void);
 /* A clean state, as a new program thread starts with (FCW 0x37f, MXCSR 0x1f80). */
 void fpu_area_init(void *area);
+/* A save area from the heap, 64-byte aligned whatever the heap's own
+ * alignment, holding a clean state; NULL when out of memory. */
+void *fpu_area_alloc(void);
+void fpu_area_free(void *area);   /* NULL is fine */
 void fpu_save(void *area);
 void fpu_restore(void *area);
 /* The state components in use (XCR0), 0 without XSAVE. */
