@@ -17,6 +17,9 @@
 #include "sched/wait.h"
 #include "errno.h"
 
+static int arp_send_locked(struct netif *nif, uint16_t op, const uint8_t *dst_mac,
+			   const uint8_t *tha, uint32_t tpa);
+
 static struct netif *netifs, **netifs_tail = &netifs;
 static unsigned netif_count;
 static uint16_t ip_id;
@@ -62,34 +65,6 @@ static struct {
 	uint64_t rx_ns;
 } ping;
 
-const char *ip4_str(uint32_t ip, char buf[16])
-{
-	snprintf(buf, 16, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
-	return buf;
-}
-
-int ip4_parse(const char *s, uint32_t *ip)
-{
-	uint32_t v = 0;
-	for (int part = 0; part < 4; part++) {
-		if (*s < '0' || *s > '9')
-			return -EINVAL;
-		unsigned n = 0;
-		for (int d = 0; *s >= '0' && *s <= '9'; d++, s++) {
-			n = n * 10 + (unsigned)(*s - '0');
-			if (d >= 3 || n > 255)
-				return -EINVAL;
-		}
-		v = v << 8 | n;
-		if (part < 3 && *s++ != '.')
-			return -EINVAL;
-	}
-	if (*s)
-		return -EINVAL;
-	*ip = v;
-	return 0;
-}
-
 int netif_register(struct netif *nif)
 {
 	nif->tx_frame = kzalloc(ETH_HLEN + nif->mtu);
@@ -121,6 +96,11 @@ void netif_set_addr(struct netif *nif, uint32_t addr, uint32_t netmask, uint32_t
 	nif->addr = addr;
 	nif->netmask = netmask;
 	nif->gateway = gateway;
+	/* Announce the address (gratuitous ARP, RFC 5227 2.3): neighbours
+	 * holding a stale entry for it update it. */
+	if (addr && nif->link_up)
+		arp_send_locked(nif, ARP_OP_REQUEST, eth_broadcast,
+				(const uint8_t[ETH_ALEN]){ 0 }, addr);
 	spin_unlock_irqrestore(&nif->lock, f);
 	char a[16], m[16], g[16];
 	pr_info("net: %s: address %s netmask %s gateway %s", nif->name, ip4_str(addr, a),

@@ -14,6 +14,7 @@
  */
 #pragma once
 #include "net/arp_cache.h"
+#include "net/inet_addr.h"
 #include "net/packet.h"
 #include "sched/spinlock.h"
 
@@ -65,7 +66,3 @@ int netif_output_ipv4(struct netif *nif, uint32_t dst, uint8_t proto,
 int net_ping(struct netif *nif, uint32_t dst, uint16_t seq, size_t size, uint64_t deadline,
 	     uint64_t *rtt_ns);
 
-/* "10.0.2.15" into buf (16 bytes). */
-const char *ip4_str(uint32_t ip, char buf[16]);
-/* Parses a dotted quad; 0 or -EINVAL. */
-int ip4_parse(const char *s, uint32_t *ip);
