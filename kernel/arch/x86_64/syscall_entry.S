@@ -14,6 +14,7 @@
  * non-canonical rip, which would make sysretq fault in ring 0).
  */
 #include "arch/x86_64/gdt.h"
+#include "arch/x86_64/frame.h"
 #include "arch/x86_64/percpu.h"
 
 #define SYSCALL_VECTOR 256
@@ -36,21 +37,7 @@ syscall_entry:
 	pushq %rcx                      /* rip */
 	pushq %rax                      /* error slot: orig_rax */
 	pushq $SYSCALL_VECTOR
-	pushq %rax
-	pushq %rbx
-	pushq %rcx
-	pushq %rdx
-	pushq %rsi
-	pushq %rdi
-	pushq %rbp
-	pushq %r8
-	pushq %r9
-	pushq %r10
-	pushq %r11
-	pushq %r12
-	pushq %r13
-	pushq %r14
-	pushq %r15
+	PUSH_GPRS
 	/* SFMASK cleared IF, TF, DF, AC and NT: the flags are already what C
 	 * wants. Interrupts may come in from here on. */
 	sti
@@ -65,21 +52,7 @@ syscall_entry:
 	testl %eax, %eax
 	jnz 1f
 
-	popq %r15
-	popq %r14
-	popq %r13
-	popq %r12
-	popq %r11                       /* reloaded from rflags below */
-	popq %r10
-	popq %r9
-	popq %r8
-	popq %rbp
-	popq %rdi
-	popq %rsi
-	popq %rdx
-	popq %rcx                       /* reloaded from rip below */
-	popq %rbx
-	popq %rax
+	POP_GPRS                        /* rcx and r11 are reloaded below */
 	/* Now at vector; rip at +16, rflags at +32, rsp at +40. */
 	movq 16(%rsp), %rcx
 	movq 32(%rsp), %r11

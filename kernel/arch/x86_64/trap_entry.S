@@ -18,6 +18,7 @@
  * %ebx carries "swapgs again on exit" across the C call (callee-saved).
  */
 #include "arch/x86_64/gdt.h"
+#include "arch/x86_64/frame.h"
 
 #define TF_VECTOR   120     /* offsets in struct trap_frame */
 #define TF_RIP      136
@@ -54,21 +55,7 @@ trap_stubs:
 	.globl trap_common
 	.type trap_common, @function
 trap_common:
-	pushq %rax
-	pushq %rbx
-	pushq %rcx
-	pushq %rdx
-	pushq %rsi
-	pushq %rdi
-	pushq %rbp
-	pushq %r8
-	pushq %r9
-	pushq %r10
-	pushq %r11
-	pushq %r12
-	pushq %r13
-	pushq %r14
-	pushq %r15
+	PUSH_GPRS
 	/* A clean RFLAGS for C: DF clear as the ABI wants, AC clear so SMAP
 	 * guards the kernel even if the program had set AC. IF is already 0
 	 * (interrupt gates). */
@@ -112,21 +99,7 @@ trap_exit:
 	testl %ebx, %ebx
 	jz 4f
 	swapgs
-4:	popq %r15
-	popq %r14
-	popq %r13
-	popq %r12
-	popq %r11
-	popq %r10
-	popq %r9
-	popq %r8
-	popq %rbp
-	popq %rdi
-	popq %rsi
-	popq %rdx
-	popq %rcx
-	popq %rbx
-	popq %rax
+4:	POP_GPRS
 	addq $16, %rsp                  /* vector, error */
 	.globl trap_iret
 trap_iret:
