@@ -244,12 +244,16 @@ static int net_selftest(void)
 	}
 	uint32_t addr = cmdline_ip("net.ip", IP4(10, 0, 2, 15));
 	uint32_t gw = cmdline_ip("net.gw", IP4(10, 0, 2, 2));
-	netif_set_addr(nif, addr, IP4(255, 255, 255, 0), gw);
+	int r = netif_set_addr(nif, addr, IP4(255, 255, 255, 0), gw);
+	if (r < 0) {
+		pr_err("net selftest: %s: cannot bring it up (%d)", nif->name, r);
+		return 1;
+	}
 
 	char b[16];
 	uint8_t mac[ETH_ALEN];
 	uint64_t t0 = clock_monotonic_ns();
-	int r = netif_resolve(nif, gw, mac, t0 + 5000 * MS);
+	r = netif_resolve(nif, gw, mac, t0 + 5000 * MS);
 	if (r < 0) {
 		pr_err("net selftest: no ARP answer from %s (%d)", ip4_str(gw, b), r);
 		return 1;

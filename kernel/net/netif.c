@@ -14,6 +14,7 @@
 #include "lib/printf.h"
 #include "lib/string.h"
 #include "mm/heap.h"
+#include "sched/sync.h"
 #include "sched/wait.h"
 #include "errno.h"
 
@@ -90,8 +91,24 @@ struct netif *netif_find(const char *name)
 	return NULL;
 }
 
-void netif_set_addr(struct netif *nif, uint32_t addr, uint32_t netmask, uint32_t gateway)
+int netif_up(struct netif *nif)
 {
+	static struct mutex up_lock = MUTEX_INIT(up_lock);
+	mutex_lock(&up_lock);
+	int r = 0;
+	if (!nif->up) {
+		r = nif->open ? nif->open(nif) : 0;
+		nif->up = r == 0;
+	}
+	mutex_unlock(&up_lock);
+	return r;
+}
+
+int netif_set_addr(struct netif *nif, uint32_t addr, uint32_t netmask, uint32_t gateway)
+{
+	int r = netif_up(nif);
+	if (r < 0)
+		return r;
 	uint64_t f = spin_lock_irqsave(&nif->lock);
 	nif->addr = addr;
 	nif->netmask = netmask;
@@ -105,6 +122,7 @@ void netif_set_addr(struct netif *nif, uint32_t addr, uint32_t netmask, uint32_t
 	char a[16], m[16], g[16];
 	pr_info("net: %s: address %s netmask %s gateway %s", nif->name, ip4_str(addr, a),
 		ip4_str(netmask, m), ip4_str(gateway, g));
+	return 0;
 }
 
 /* ---- output (nif->lock held) ---- */

@@ -1,7 +1,7 @@
 /*
  * Network interfaces: what a NIC driver registers and what the stack
- * above uses. A driver fills mac, mtu, link_up and send, then calls
- * netif_register; it hands every received frame to netif_input (from
+ * above uses. A driver fills mac, mtu, link_up, send and open, then calls
+ * netif_register; once up (netif_up) it hands every received frame to netif_input (from
  * its interrupt handler; later from a NAPI-style poll loop).
  *
  * Addresses are IPv4 in host order. One address per interface for now,
@@ -33,6 +33,9 @@ struct netif {
 	/* Queues one frame (copied; any context). 0, or -ENOSPC when the
 	 * device's ring is full, -EMSGSIZE when len > 14 + mtu. */
 	int (*send)(struct netif *nif, const void *frame, size_t len);
+	/* Allocates buffers and starts receiving (netif_up; thread context). */
+	int (*open)(struct netif *nif);
+	bool up;                         /* open succeeded */
 	void *priv;                      /* the driver's */
 
 	spinlock_t lock;
@@ -47,7 +50,11 @@ struct netif {
 int netif_register(struct netif *nif);
 struct netif *netif_first(void);          /* ->next for the rest */
 struct netif *netif_find(const char *name);
-void netif_set_addr(struct netif *nif, uint32_t addr, uint32_t netmask, uint32_t gateway);
+/* Brings the interface up (once; later calls return 0). Thread context.
+ * The device receives nothing before: buffers are allocated here. */
+int netif_up(struct netif *nif);
+/* Sets the address (bringing the interface up first); thread context. */
+int netif_set_addr(struct netif *nif, uint32_t addr, uint32_t netmask, uint32_t gateway);
 
 /* A received frame (without the virtio header); any context. */
 void netif_input(struct netif *nif, const void *frame, size_t len);

@@ -9,7 +9,8 @@
  * (in virtio 1.x it always includes num_buffers); with no offloads we send
  * it zeroed and ignore the device's.
  *
- * Receive: num buffers of 12 + 14 + mtu bytes each, allocated once; the
+ * Receive: num buffers of 12 + 14 + mtu bytes each, allocated when the
+ * interface is brought up (vnet_open); the
  * completion callback (interrupt context) hands each frame to netif_input
  * and puts the same buffer straight back, so the ring never runs dry.
  * Transmit: a pool of as many buffers as the ring has entries; send copies
@@ -130,15 +131,30 @@ static void random_mac(uint8_t mac[6])
 	mac[0] = (uint8_t)((mac[0] & ~1u) | 2u);   /* unicast, locally administered */
 }
 
-static uint8_t *alloc_bufs(unsigned n, size_t len, uint8_t ***arr)
+static int vnet_open(struct netif *nif);
+
+static void free_bufs(uint8_t **arr, unsigned n)
 {
-	*arr = kcalloc(n, sizeof(uint8_t *));
-	if (!*arr)
+	if (!arr)
+		return;
+	for (unsigned i = 0; i < n; i++)
+		kfree(arr[i]);
+	kfree(arr);
+}
+
+/* n buffers of len bytes each (the heap's blocks are physically
+ * contiguous); NULL, with nothing left allocated, when memory runs out. */
+static uint8_t **alloc_bufs(unsigned n, size_t len)
+{
+	uint8_t **arr = kcalloc(n, sizeof(uint8_t *));
+	if (!arr)
 		return NULL;
 	for (unsigned i = 0; i < n; i++)
-		if (!((*arr)[i] = kmalloc(len)))
+		if (!(arr[i] = kmalloc(len))) {
+			free_bufs(arr, n);
 			return NULL;
-	return (*arr)[0];
+		}
+	return arr;
 }
 
 int virtio_net_probe(struct virtio_device *vd)
@@ -155,6 +171,7 @@ int virtio_net_probe(struct virtio_device *vd)
 	struct netif *nif = &v->nif;
 	nif->priv = v;
 	nif->send = vnet_send;
+	nif->open = vnet_open;
 	if (virtio_has_feature(vd, VIRTIO_NET_F_MAC)) {
 		for (unsigned i = 0; i < ETH_ALEN; i++)
 			virtio_config_read(vd, VNET_CFG_MAC + i, &nif->mac[i], 1);
@@ -185,26 +202,43 @@ int virtio_net_probe(struct virtio_device *vd)
 	v->txq = virtio_setup_vq(vd, VNET_TXQ, VNET_QUEUE_MAX, vnet_tx_done, v);
 	if (!v->rxq || !v->txq)
 		return -ENODEV;          /* (v stays: the device is marked FAILED) */
-	unsigned nrx = v->rxq->ring.num, ntx = v->txq->ring.num;
-	if (!alloc_bufs(nrx, v->buf_len, &v->rx_bufs) || !alloc_bufs(ntx, v->buf_len, &v->tx_free))
-		return -ENOMEM;
-	v->tx_nfree = ntx;
 	if (netif_register(nif) < 0)
 		return -ENOMEM;
 	if (virtio_driver_ok(vd) < 0) {
 		nif->link_up = false;    /* registered, but never usable */
 		return -EIO;
 	}
+	pr_debug("virtio-net: %s on %s: queues %u/%u, buffers of %zu bytes, irq %d", nif->name,
+		 vd->where, v->rxq->ring.num, v->txq->ring.num, v->buf_len, vd->gsi);
+	return 0;
+}
+
+/* Brings the interface up (netif_up, thread context): the buffers are
+ * allocated here, not at probe, so a NIC nobody configures costs only
+ * its rings, and the ~1 MiB of buffers is not taken during early boot.
+ * Until then the device drops what it receives (no buffers posted). */
+static int vnet_open(struct netif *nif)
+{
+	struct vnet *v = nif->priv;
+	unsigned nrx = v->rxq->ring.num, ntx = v->txq->ring.num;
+	uint8_t **rx = alloc_bufs(nrx, v->buf_len), **tx = alloc_bufs(ntx, v->buf_len);
+	if (!rx || !tx) {
+		free_bufs(rx, nrx);
+		free_bufs(tx, ntx);
+		pr_warn("virtio-net: %s: no memory for %u+%u buffers", nif->name, nrx, ntx);
+		return -ENOMEM;
+	}
+	uint64_t f = spin_lock_irqsave(&v->tx_lock);
+	v->tx_free = tx;
+	v->tx_nfree = ntx;
+	spin_unlock_irqrestore(&v->tx_lock, f);
+	v->rx_bufs = rx;
 	/* After DRIVER_OK: a driver must not notify the device before it
-	 * (section 3.1.1). A frame that arrives in between is dropped by the
-	 * device, as on a ring that ran dry. */
+	 * (section 3.1.1). */
 	for (unsigned i = 0; i < nrx; i++)
-		if (rx_post(v, v->rx_bufs[i]) < 0) {
-			nif->link_up = false;
+		if (rx_post(v, rx[i]) < 0)
 			return -EIO;
-		}
-	pr_debug("virtio-net: %s on %s: rx %u x %zu bytes, tx %u, irq %d", nif->name, vd->where,
-		 nrx, v->buf_len, ntx, vd->gsi);
+	pr_debug("virtio-net: %s: up, rx %u x %zu bytes, tx %u", nif->name, nrx, v->buf_len, ntx);
 	return 0;
 }
 
