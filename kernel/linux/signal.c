@@ -300,6 +300,8 @@ static int send_locked(struct task *target, const struct ksiginfo *info, bool fr
 	int r = enqueue(target ? &target->sig.pending : &proc.shared, info, from_kernel, out);
 	if (r == 0 && wake)
 		recalc(wake);
+	if (r == 0)
+		signalfd_notify();      /* signalfd hook: wake its pollers (fs/signalfd.c) */
 	return r;
 }
 
@@ -1157,6 +1159,33 @@ static long sys_rt_sigtimedwait(const uint64_t *uset, struct ksiginfo *uinfo,
 	return sig;
 }
 SYSCALL(128, rt_sigtimedwait, sys_rt_sigtimedwait, "ppppu");
+
+/* --- signalfd hooks (fs/signalfd.c) ------------------------------------------ */
+
+uint64_t signal_pending_set(void)
+{
+	struct task *t = task_current();
+	uint64_t f = spin_lock_irqsave(&proc.lock);
+	uint64_t m = proc.shared.mask | (t ? t->sig.pending.mask : 0);
+	spin_unlock_irqrestore(&proc.lock, f);
+	return m;
+}
+
+int signal_dequeue_set(uint64_t set, struct ksiginfo *info)
+{
+	struct task *t = task_current();
+	if (!t)
+		return 0;
+	struct sigqueue q;
+	uint64_t f = spin_lock_irqsave(&proc.lock);
+	int sig = dequeue(t, set, &q);
+	if (sig)
+		recalc(t);
+	spin_unlock_irqrestore(&proc.lock, f);
+	if (sig)
+		*info = q.info;
+	return sig;
+}
 
 /* --- sending from the program ----------------------------------------------- */
 

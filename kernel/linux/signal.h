@@ -189,6 +189,14 @@ int signal_send_timer(int tid, int sig, struct sigtimer_ref *ref, uint64_t value
 /* A timer being deleted: drops its queued signal, if any. */
 void signal_forget_timer(struct sigtimer_ref *ref);
 
+/* For signalfd (fs/signalfd.c). The signals pending for the calling
+ * thread (its own and the process's); the first of set taken off them,
+ * the thread's before the process's (0: none); and the hook signal.c
+ * calls with its lock held whenever a signal was queued. */
+uint64_t signal_pending_set(void);
+int signal_dequeue_set(uint64_t set, struct ksiginfo *info);
+void signalfd_notify(void);
+
 /* Ends the program: a report naming the signal (for a fault: address,
  * what it is, registers), a user backtrace, exit status 128 + sig. */
 __noreturn void signal_fatal(int sig, const struct trap_frame *tf, const struct ksiginfo *info,
