@@ -12,10 +12,46 @@
 #include "lib/klog.h"
 #include "lib/string.h"
 
+/* What the boot left in memory, as reserved here (for picking low pages). */
+static struct { uint64_t start, end; } boot_data[16];
+static unsigned nboot_data;
+
 static void reserve(uint64_t start, uint64_t len)
 {
-	if (len)
-		page_alloc_reserve(ALIGN_DOWN(start, PAGE_SIZE), ALIGN_UP(start + len, PAGE_SIZE));
+	if (!len)
+		return;
+	uint64_t s = ALIGN_DOWN(start, PAGE_SIZE), e = ALIGN_UP(start + len, PAGE_SIZE);
+	page_alloc_reserve(s, e);
+	if (nboot_data < ARRAY_SIZE(boot_data))
+		boot_data[nboot_data++] = (typeof(boot_data[0])){ s, e };
+}
+
+/* Four pages below 1 MiB for the SMP trampoline (APs start in real mode),
+ * kept from the allocator from the start: taking them back later could
+ * hand out pages still parked in a per-CPU cache. */
+static uint64_t low_pages;
+
+static uint64_t pick_low_pages(const struct hvm_start_info *si)
+{
+	const struct hvm_memmap_entry *mm = phys_to_virt(si->memmap_paddr);
+	for (uint64_t p = 0x90000; p >= 0x10000; p -= 0x4000) {
+		bool ram = false, busy = false;
+		for (uint32_t i = 0; i < si->memmap_entries; i++)
+			if (mm[i].type == HVM_MEMMAP_RAM && mm[i].addr <= p &&
+			    mm[i].addr + mm[i].size >= p + 0x4000)
+				ram = true;
+		for (unsigned i = 0; i < nboot_data; i++)
+			if (boot_data[i].start < p + 0x4000 && p < boot_data[i].end)
+				busy = true;
+		if (ram && !busy)
+			return p;
+	}
+	return 0;
+}
+
+uint64_t mm_low_pages(void)
+{
+	return low_pages;
 }
 
 void mm_init(const struct boot_info *bi)
@@ -33,6 +69,9 @@ void mm_init(const struct boot_info *bi)
 		reserve(si->modlist_paddr, si->nr_modules * sizeof(*mods));
 	for (uint32_t i = 0; i < si->nr_modules; i++)
 		reserve(mods[i].paddr, mods[i].size);
+	low_pages = pick_low_pages(si);
+	if (low_pages)
+		reserve(low_pages, 0x4000);
 
 	const struct hvm_memmap_entry *mm = phys_to_virt(si->memmap_paddr);
 	for (uint32_t i = 0; i < si->memmap_entries; i++)

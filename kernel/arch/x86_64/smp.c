@@ -12,6 +12,7 @@
  * needs them all (the SMP self-tests).
  */
 #include "arch/x86_64/smp.h"
+#include "mm/mm.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/lapic.h"
 #include "arch/x86_64/paging.h"
@@ -50,38 +51,6 @@ __attribute__((weak)) void smp_ap_hook(unsigned cpu)
 
 /* --- the low pages --------------------------------------------------------- */
 
-/* Four pages below 1 MiB: trampoline, temporary PML4, PDPT, PD. The page
- * allocator already owns low memory, so take a free aligned run back from
- * it (page_alloc_reserve on a region it handed out already only logs). */
-static uint64_t take_low_pages(void)
-{
-	const struct hvm_start_info *si = phys_to_virt(boot_info.start_info_phys);
-	const struct hvm_memmap_entry *mm = phys_to_virt(si->memmap_paddr);
-	for (uint64_t p = 0x90000; p >= 0x10000; p -= 0x4000) {
-		bool ram = false;
-		for (uint32_t i = 0; i < si->memmap_entries; i++)
-			if (mm[i].type == HVM_MEMMAP_RAM && mm[i].addr <= p &&
-			    mm[i].addr + mm[i].size >= p + 0x4000)
-				ram = true;
-		if (!ram)
-			continue;
-		bool used = false;
-		unsigned order;
-		for (uint64_t q = p; q < p + 0x4000; q += PAGE_SIZE)
-			if (page_block_head(q, &order))
-				used = true;
-		if (used)
-			continue;
-		page_alloc_reserve(p, p + 0x4000);
-		for (uint64_t q = p; q < p + 0x4000; q += PAGE_SIZE)
-			if (page_block_head(q, &order))
-				used = true;   /* should not happen: nothing ran in between */
-		if (!used)
-			return p;
-	}
-	return 0;
-}
-
 static void ap_boot_delay_us(uint64_t us)
 {
 	uint64_t end = clock_monotonic_ns() + us * 1000;
@@ -103,7 +72,7 @@ void smp_init(void)
 	if (n <= 1)
 		return;
 	uint32_t me = lapic_id();
-	uint64_t low = take_low_pages();
+	uint64_t low = mm_low_pages();   /* trampoline, temporary PML4, PDPT, PD */
 	if (!low) {
 		pr_warn("smp: no free page below 1 MiB for the trampoline; %u CPUs stay off", n - 1);
 		return;
