@@ -65,7 +65,7 @@ def table(r):
     if not r.get("ok"):
         return ["sched: FAILED: %s" % r.get("error")]
     return [
-        "sched (wisp, -smp 2; Linux pthread counterpart pending the Linux ABI):",
+        "sched (wisp, -smp 2; in-kernel threads; the pthread comparison with Linux is [threads]):",
         "  same-CPU switch     %6d ns median (%d ns with FPU state)"
         % (r["switch_ns"]["median"], r["switch_fpu_ns"]["median"]),
         "  cross-CPU wake-up   %6d ns median" % r["cross_cpu_wakeup_ns"]["median"],
