@@ -314,7 +314,9 @@ static void self_info(struct ksiginfo *i, int sig, int code)
 	i->kill.uid = 0;
 }
 
-int signal_send_process(int sig, const struct ksiginfo *info)
+/* To the process (t NULL) or one thread; without info, as sent by the
+ * program to itself with code self_code. */
+static int send_checked(struct task *t, int sig, const struct ksiginfo *info, int self_code)
 {
 	if (sig < 0 || sig > NSIG)
 		return -EINVAL;
@@ -325,31 +327,22 @@ int signal_send_process(int sig, const struct ksiginfo *info)
 		i = *info;
 		i.signo = sig;
 	} else {
-		self_info(&i, sig, SI_USER);
-	}
-	uint64_t f = spin_lock_irqsave(&proc.lock);
-	int r = send_locked(NULL, &i, !info, NULL);
-	spin_unlock_irqrestore(&proc.lock, f);
-	return r;
-}
-
-int signal_send_thread(struct task *t, int sig, const struct ksiginfo *info)
-{
-	if (sig < 0 || sig > NSIG)
-		return -EINVAL;
-	if (!sig)
-		return 0;
-	struct ksiginfo i;
-	if (info) {
-		i = *info;
-		i.signo = sig;
-	} else {
-		self_info(&i, sig, SI_TKILL);
+		self_info(&i, sig, self_code);
 	}
 	uint64_t f = spin_lock_irqsave(&proc.lock);
 	int r = send_locked(t, &i, !info, NULL);
 	spin_unlock_irqrestore(&proc.lock, f);
 	return r;
+}
+
+int signal_send_process(int sig, const struct ksiginfo *info)
+{
+	return send_checked(NULL, sig, info, SI_USER);
+}
+
+int signal_send_thread(struct task *t, int sig, const struct ksiginfo *info)
+{
+	return send_checked(t, sig, info, SI_TKILL);
 }
 
 void signal_raise_self(int sig)
