@@ -104,6 +104,25 @@ static long find_clear(const uint8_t *map, uint32_t from, uint32_t to)
 	return -1;
 }
 
+/* Clears one bit of a block or inode bitmap; a bit already clear means the
+ * file system is corrupt (what/num name the object for the message). */
+static int clear_bitmap_bit(struct ext2_fs *fs, uint32_t bitmap, uint32_t bit,
+			    const char *what, uint32_t num)
+{
+	struct e2buf b;
+	int r = e2_bget(fs, bitmap, true, &b);
+	if (r < 0)
+		return r;
+	if (!(b.data[bit >> 3] & (1u << (bit & 7)))) {
+		e2_bput(fs, &b);
+		return e2_corrupt(fs, "freeing %s %u, already free", what, num);
+	}
+	b.data[bit >> 3] &= (uint8_t)~(1u << (bit & 7));
+	e2_bdirty(fs, &b);
+	e2_bput(fs, &b);
+	return 0;
+}
+
 static uint32_t group_blocks(struct ext2_fs *fs, uint32_t g)
 {
 	uint64_t start = fs->sb.s_first_data_block + (uint64_t)g * fs->bpg;
@@ -168,17 +187,9 @@ int e2_free_block(struct ext2_fs *fs, uint32_t blk)
 	uint32_t g = (blk - fs->sb.s_first_data_block) / fs->bpg;
 	uint32_t bit = (blk - fs->sb.s_first_data_block) % fs->bpg;
 	struct ext2_group_desc *gd = e2_gd(fs, g);
-	struct e2buf b;
-	int r = e2_bget(fs, gd->bg_block_bitmap, true, &b);
+	int r = clear_bitmap_bit(fs, gd->bg_block_bitmap, bit, "block", blk);
 	if (r < 0)
 		return r;
-	if (!(b.data[bit >> 3] & (1u << (bit & 7)))) {
-		e2_bput(fs, &b);
-		return e2_corrupt(fs, "freeing block %u, already free", blk);
-	}
-	b.data[bit >> 3] &= (uint8_t)~(1u << (bit & 7));
-	e2_bdirty(fs, &b);
-	e2_bput(fs, &b);
 	gd->bg_free_blocks_count++;
 	fs->sb.s_free_blocks_count++;
 	e2_gd_dirty(fs, g);
@@ -240,17 +251,9 @@ static int free_inode_bit(struct ext2_fs *fs, uint32_t ino, bool dir)
 {
 	uint32_t g = (ino - 1) / fs->ipg, bit = (ino - 1) % fs->ipg;
 	struct ext2_group_desc *gd = e2_gd(fs, g);
-	struct e2buf b;
-	int r = e2_bget(fs, gd->bg_inode_bitmap, true, &b);
+	int r = clear_bitmap_bit(fs, gd->bg_inode_bitmap, bit, "inode", ino);
 	if (r < 0)
 		return r;
-	if (!(b.data[bit >> 3] & (1u << (bit & 7)))) {
-		e2_bput(fs, &b);
-		return e2_corrupt(fs, "freeing inode %u, already free", ino);
-	}
-	b.data[bit >> 3] &= (uint8_t)~(1u << (bit & 7));
-	e2_bdirty(fs, &b);
-	e2_bput(fs, &b);
 	gd->bg_free_inodes_count++;
 	if (dir && gd->bg_used_dirs_count)
 		gd->bg_used_dirs_count--;
