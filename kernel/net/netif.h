@@ -24,6 +24,33 @@ struct netif_stats {
 	uint64_t arp_requests_sent, arp_replies_sent, echo_replies_sent;
 };
 
+/* A piece of a frame or datagram (a header we built, a span of a socket's
+ * ring buffer...). */
+struct net_iov {
+	const void *base;
+	size_t len;
+};
+#define NET_IOV_MAX 6
+
+/* Offloads asked of the device for one frame (virtio_net_hdr semantics;
+ * offsets count from the start of the Ethernet frame). Only set when the
+ * interface's features include them. */
+struct netif_tx_meta {
+	bool csum_partial;             /* device sums from csum_start to the end */
+	uint16_t csum_start, csum_offset;   /* and stores at csum_start + csum_offset */
+	uint16_t gso_size;             /* TSO: TCP payload bytes per segment, 0: none */
+	uint16_t hdr_len;              /* Ethernet + IPv4 + TCP header bytes (TSO) */
+};
+
+/* Interface features (nif->features), set by the driver before register. */
+#define NETIF_F_TX_CSUM  (1u << 0)   /* netif_tx_meta.csum_partial honoured */
+#define NETIF_F_TSO      (1u << 1)   /* netif_tx_meta.gso_size honoured, frames to 64 KiB */
+#define NETIF_F_RX_CSUM  (1u << 2)   /* received frames may come with NETIF_RX_CSUM_OK */
+#define NETIF_F_LOOPBACK (1u << 3)   /* lo: never leaves the machine, no checksums needed */
+
+/* netif_input_flags: what the device already checked. */
+#define NETIF_RX_CSUM_OK (1u << 0)   /* L4 checksum verified (or not needed: partial) */
+
 struct netif {
 	char name[8];                    /* "eth0", given by netif_register */
 	uint8_t mac[ETH_ALEN];
@@ -33,6 +60,11 @@ struct netif {
 	/* Queues one frame (copied; any context). 0, or -ENOSPC when the
 	 * device's ring is full, -EMSGSIZE when len > 14 + mtu. */
 	int (*send)(struct netif *nif, const void *frame, size_t len);
+	/* Gather form with offloads (NULL meta: none); same rules as send.
+	 * Optional: without it the stack flattens into send. */
+	int (*xmit)(struct netif *nif, const struct net_iov *iov, int n,
+		    const struct netif_tx_meta *meta);
+	unsigned features;               /* NETIF_F_* */
 	/* Allocates buffers and starts receiving (netif_up; thread context). */
 	int (*open)(struct netif *nif);
 	bool up;                         /* open succeeded */
@@ -58,6 +90,8 @@ int netif_set_addr(struct netif *nif, uint32_t addr, uint32_t netmask, uint32_t 
 
 /* A received frame (without the virtio header); any context. */
 void netif_input(struct netif *nif, const void *frame, size_t len);
+/* With NETIF_RX_* flags from the device. */
+void netif_input_flags(struct netif *nif, const void *frame, size_t len, unsigned rx_flags);
 
 /* Thread context. The MAC for an on-link address: asks by ARP (retried
  * every second) until the deadline (absolute, clock_monotonic_ns).
