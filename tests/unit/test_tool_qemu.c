@@ -58,6 +58,43 @@ int main(void)
 			  " -serial chardev:con -device isa-debug-exit,iobase=0xf4,iosize=4"
 			  " -d guest_errors -D /tmp/log"));
 
+	/* A NIC: after the disks, legacy virtio off on microvm, no option ROM
+	 * on q35. */
+	c.extra = NULL;
+	c.netdev = "user,id=n0,hostfwd=tcp:127.0.0.1:8080-:80";
+	CHECK(argv_is(&c, "/usr/bin/qemu-system-x86_64"
+			  " -M q35 -accel kvm -cpu host,-arch-capabilities"
+			  " -m 1024M -smp 4 -nodefaults -no-user-config -nographic -no-reboot"
+			  " -display none -kernel /b/kernel.elf -initrd /proc/self/fd/3"
+			  " -append console=framed -- /bin/x -chardev socket,id=con,fd=5"
+			  " -serial chardev:con -device isa-debug-exit,iobase=0xf4,iosize=4"
+			  " -netdev user,id=n0,hostfwd=tcp:127.0.0.1:8080-:80"
+			  " -device virtio-net-pci,netdev=n0,romfile="));
+	c.machine = "microvm";
+	c.accel = "tcg";
+	c.mem_mib = 128;
+	c.cpus = 1;
+	{
+		const char *disks[] = { "/i,mg" }, *fmts[] = { "raw" };
+		c.ndisks = 1;
+		c.disks = disks;
+		c.disk_formats = fmts;
+		CHECK(argv_is(&c, "/usr/bin/qemu-system-x86_64"
+				  " -M microvm,x-option-roms=off,isa-serial=on,rtc=on -accel tcg -cpu max"
+				  " -m 128M -smp 1 -nodefaults -no-user-config -nographic -no-reboot"
+				  " -display none -kernel /b/kernel.elf -initrd /proc/self/fd/3"
+				  " -append console=framed -- /bin/x -chardev socket,id=con,fd=5"
+				  " -serial chardev:con -device isa-debug-exit,iobase=0xf4,iosize=4"
+				  " -global virtio-mmio.force-legacy=false"
+				  " -drive id=disk0,file=/i,,mg,format=raw,if=none,cache=writeback"
+				  " -device virtio-blk-device,drive=disk0"
+				  " -netdev user,id=n0,hostfwd=tcp:127.0.0.1:8080-:80"
+				  " -device virtio-net-device,netdev=n0"));
+		c.ndisks = 0;
+		c.machine = "q35";
+	}
+	c.netdev = NULL;
+
 	/* The command line stays one argument, whatever it holds. */
 	{
 		struct strvec v;

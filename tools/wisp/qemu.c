@@ -58,7 +58,7 @@ void qemu_build_argv(const struct qemu_config *c, struct strvec *argv)
 	/* Disks: virtio-blk over MMIO (microvm) or PCI (q35); the kernel
 	 * names them vda, vdb, ... in this order. QEMU 7.2 gives legacy
 	 * (virtio 0.9) MMIO devices unless told not to. */
-	if (c->ndisks && strcmp(c->machine, "q35"))
+	if ((c->ndisks || c->netdev) && strcmp(c->machine, "q35"))
 		strvec_push(argv, "-global"), strvec_push(argv, "virtio-mmio.force-legacy=false");
 	for (size_t i = 0; i < c->ndisks; i++) {
 		char *file = xstrdup(c->disks[i]);
@@ -79,6 +79,16 @@ void qemu_build_argv(const struct qemu_config *c, struct strvec *argv)
 			     strcmp(c->machine, "q35") ? "virtio-blk-device" : "virtio-blk-pci", i);
 		strbuf_free(&d);
 		free(file);
+	}
+	/* The NIC: after the disks, so adding one moves no disk's MMIO slot.
+	 * On q35, romfile= keeps SeaBIOS from loading the card's iPXE option
+	 * ROM: wisp does not boot from the network, and the ROM costs boot time. */
+	if (c->netdev) {
+		strvec_push(argv, "-netdev");
+		strvec_push(argv, c->netdev);
+		strvec_push(argv, "-device");
+		strvec_push(argv, strcmp(c->machine, "q35") ? "virtio-net-device,netdev=n0"
+							     : "virtio-net-pci,netdev=n0,romfile=");
 	}
 	if (c->extra) {
 		const char *s = c->extra;

@@ -20,6 +20,8 @@ struct qemu_config {
 	size_t ndisks;
 	const char *const *disks;
 	const char *const *disk_formats;   /* "raw" or "qcow2" */
+	/* One virtio-net NIC on this -netdev value (netopts.h), or none. */
+	const char *netdev;
 };
 
 void qemu_build_argv(const struct qemu_config *c, struct strvec *argv);

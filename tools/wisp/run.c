@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -19,6 +21,7 @@
 #include "disk.h"
 #include "image.h"
 #include "libresolve.h"
+#include "netopts.h"
 #include "paths.h"
 #include "qemu.h"
 #include "util.h"
@@ -43,6 +46,8 @@ struct run_opts {
 	const char *output;  /* build: -o IMAGE */
 	unsigned long size_mib;
 	const char *format;  /* build: raw or qcow2 */
+	struct net_config net;
+	int net_given;       /* --net or -p: host-side options `wisp build` refuses */
 };
 
 enum { MODE_RUN, MODE_BUILD, MODE_BOOT };
@@ -71,6 +76,13 @@ void run_usage(int to_stderr)
 	      "                          kernel.elf next to the wisp binary)\n"
 	      "      --disk FILE[:GUEST] attach FILE (an ext2 image) as a virtio disk,\n"
 	      "                          mounted at GUEST (default /data); repeatable\n"
+	      "  -p, --publish [IP:]HOST:GUEST[/udp]  forward host port HOST (on IP,\n"
+	      "                          default 127.0.0.1) to the guest's port GUEST;\n"
+	      "                          repeatable; needs --net user\n"
+	      "      --net user|none|tap:NAME  the NIC's back-end (default user: QEMU's\n"
+	      "                          NAT, guest 10.0.2.15, DNS 10.0.2.3)\n"
+	      "      --ip A.B.C.D/NN[,gw=A.B.C.D][,dns=A.B.C.D] | dhcp  the guest's\n"
+	      "                          address (default: DHCP)\n"
 	      "      --trace-syscalls    the kernel logs every system call\n"
 	      "      --verbose           kernel info/debug log, QEMU command line, packing\n"
 	      "  -h, --help              this text\n"
@@ -84,6 +96,7 @@ void run_usage(int to_stderr)
 enum {
 	OPT_ADD = 256, OPT_TIMEOUT, OPT_ACCEL, OPT_MACHINE, OPT_MONITOR, OPT_KERNEL,
 	OPT_TRACE, OPT_VERBOSE, OPT_DISK, OPT_API_PORT, OPT_SIZE, OPT_FORMAT,
+	OPT_NET, OPT_IP,
 };
 
 static const struct option long_opts[] = {
@@ -103,8 +116,11 @@ static const struct option long_opts[] = {
 	{ "output", required_argument, NULL, 'o' },
 	{ "size", required_argument, NULL, OPT_SIZE },
 	{ "format", required_argument, NULL, OPT_FORMAT },
-	/* In the design, not built yet: refused with a clear message. */
 	{ "publish", required_argument, NULL, 'p' },
+	{ "net", required_argument, NULL, OPT_NET },
+	{ "network", required_argument, NULL, OPT_NET },
+	{ "ip", required_argument, NULL, OPT_IP },
+	/* In the design, not built yet: refused with a clear message. */
 	{ "volume", required_argument, NULL, 'v' },
 	{ "api-port", required_argument, NULL, OPT_API_PORT },
 	{ NULL, 0, NULL, 0 },
@@ -212,8 +228,25 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 			}
 			break;
 		case 'p':
-			err_msg("--publish is not implemented yet");
-			return EXIT_TOOL;
+		case OPT_NET:
+		case OPT_IP: {
+			char e[256];
+			int r;
+			if (c != OPT_IP && o->mode == MODE_BUILD)
+				return usage_error("option '%s' is for 'wisp run' and 'wisp boot': ports "
+						   "and the network back-end are chosen when the image "
+						   "boots", c == 'p' ? "-p" : "--net");
+			r = c == 'p' ? net_add_publish(&o->net, optarg, e, sizeof(e))
+			  : c == OPT_NET ? net_parse_mode(&o->net, optarg, e, sizeof(e))
+					 : net_parse_ip(&o->net, optarg, e, sizeof(e));
+			if (r < 0) {
+				err_msg("%s (see 'wisp %s --help')", e, mode_name[cur_mode]);
+				return EXIT_TOOL;
+			}
+			if (c != OPT_IP)
+				o->net_given = 1;
+			break;
+		}
 		case 'v':
 			err_msg("--volume is not implemented yet; --add copies files in");
 			return EXIT_TOOL;
@@ -495,9 +528,67 @@ static int plan_disks(const struct run_opts *o, struct boot_plan *b)
 	return 0;
 }
 
+/* A published port QEMU cannot bind makes it print a line and exit before
+ * the guest starts; checking first gives one clear error instead. (Racy by
+ * nature: the port may be taken between here and QEMU's bind.) */
+static int check_published_port(const struct net_publish *p)
+{
+	struct sockaddr_in sa;
+	int fd, one = 1, e = 0;
+
+	fd = socket(AF_INET, (p->udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0; /* let QEMU report it */
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)p->host_port);
+	inet_pton(AF_INET, p->host_ip, &sa.sin_addr);
+	/* As slirp's listener does: a port in TIME_WAIT is free. */
+	if (!p->udp)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		e = errno;
+	close(fd);
+	if (!e)
+		return 0;
+	if (e == EADDRINUSE)
+		err_msg("-p %s:%u:%u%s: port %u%s on %s is already in use on this host",
+			p->host_ip, p->host_port, p->guest_port, p->udp ? "/udp" : "",
+			p->host_port, p->udp ? "/udp" : "", p->host_ip);
+	else if (e == EADDRNOTAVAIL)
+		err_msg("-p %s:%u:%u%s: %s is not an address of this host", p->host_ip,
+			p->host_port, p->guest_port, p->udp ? "/udp" : "", p->host_ip);
+	else
+		err_msg("-p %s:%u:%u%s: cannot bind %s:%u: %s", p->host_ip, p->host_port,
+			p->guest_port, p->udp ? "/udp" : "", p->host_ip, p->host_port, strerror(e));
+	return -1;
+}
+
+/* The NIC's -netdev value (NULL: no NIC) and the kernel's net options. */
+static int plan_net(const struct run_opts *o, char **netdev, struct strvec *kopts)
+{
+	char e[256];
+
+	*netdev = NULL;
+	if (net_check(&o->net, e, sizeof(e)) < 0) {
+		err_msg("%s", e);
+		return -1;
+	}
+	for (size_t i = 0; i < o->net.npub; i++)
+		if (check_published_port(&o->net.pub[i]) < 0)
+			return -1;
+	if (o->net.mode == NET_TAP && access("/dev/net/tun", R_OK | W_OK) < 0) {
+		err_msg("--net tap:%s: /dev/net/tun: %s", o->net.tap, strerror(errno));
+		return -1;
+	}
+	*netdev = net_netdev_arg(&o->net);
+	net_kernel_opts(&o->net, kopts);
+	return 0;
+}
+
 static int boot(const struct run_opts *o, struct boot_plan *b)
 {
-	char *kernel = NULL, *qemu = NULL, *append = NULL, *initrd_path = NULL;
+	char *kernel = NULL, *qemu = NULL, *append = NULL, *initrd_path = NULL, *netdev = NULL;
 	const char *accel;
 	int sv[2] = { -1, -1 }, rc = EXIT_TOOL;
 	struct strvec kopts, qargv;
@@ -519,6 +610,8 @@ static int boot(const struct run_opts *o, struct boot_plan *b)
 		strvec_push(&kopts, "strace");
 	for (size_t i = 0; i < b->kopts.n; i++)
 		strvec_push(&kopts, b->kopts.v[i]);
+	if (plan_net(o, &netdev, &kopts) < 0)
+		goto out;
 	for (size_t i = 0; i < o->kopts.n; i++)
 		strvec_push(&kopts, o->kopts.v[i]);
 	append = kcmd_build((const char *const *)kopts.v, kopts.n, b->pargv, b->pargc);
@@ -535,6 +628,7 @@ static int boot(const struct run_opts *o, struct boot_plan *b)
 			.extra = getenv("WISP_QEMU_EXTRA"), .ndisks = b->disks.n,
 			.disks = (const char *const *)b->disks.v,
 			.disk_formats = (const char *const *)b->formats.v,
+			.netdev = netdev,
 		};
 		struct vm_params vp = {
 			.console_fd = sv[0], .child_fds = { sv[1], b->initrd },
@@ -566,6 +660,7 @@ out:
 	free(qemu);
 	free(append);
 	free(initrd_path);
+	free(netdev);
 	strvec_free(&kopts);
 	strvec_free(&qargv);
 	return rc;
@@ -602,6 +697,7 @@ static void opts_init(struct run_opts *o, int mode)
 	strvec_init(&o->adds);
 	strvec_init(&o->kopts);
 	strvec_init(&o->disks);
+	net_config_init(&o->net);
 }
 
 static void opts_free(struct run_opts *o)
@@ -609,6 +705,7 @@ static void opts_free(struct run_opts *o)
 	strvec_free(&o->adds);
 	strvec_free(&o->kopts);
 	strvec_free(&o->disks);
+	net_config_free(&o->net);
 }
 
 /* The program's argv for the guest: argv[0] is its guest path. */
@@ -793,7 +890,17 @@ int cmd_build(int argc, char **argv)
 	/* The command line the kernel reads at boot: -e variables, then
 	 * -- PROGRAM ARGS, in the kernel command line's syntax. */
 	plan_argv(&b, guest, argc, argv, optind);
-	config = kcmd_build((const char *const *)o.kopts.v, o.kopts.n, b.pargv, b.pargc);
+	{
+		/* --ip is the guest's own setting: it travels in the image. */
+		struct strvec ko;
+		strvec_init(&ko);
+		if (o.net.ip_set)
+			net_kernel_opts(&o.net, &ko);
+		for (size_t i = 0; i < o.kopts.n; i++)
+			strvec_push(&ko, o.kopts.v[i]);
+		config = kcmd_build((const char *const *)ko.v, ko.n, b.pargv, b.pargc);
+		strvec_free(&ko);
+	}
 	{
 		char *nl = xasprintf("%s\n", config);
 		free(config);
