@@ -94,3 +94,93 @@ def test_files_added_under_tmp_are_visible(tmp_path):
              "busybox", "cat", "/tmp/hello.txt")
     assert p.returncode == 0, p.stderr
     assert p.stdout == b"hello from /tmp\n"
+
+
+# --- networking options and the generated /etc ------------------------------
+
+def _one_error_line(p):
+    lines = p.stderr.decode().strip().splitlines()
+    return p.returncode == 125 and len(lines) == 1 and lines[0].startswith("wisp: error:")
+
+
+def test_bad_publish_specs_are_one_line_errors():
+    for spec in ("80", "0:80", "8080:70000", "8080:80/sctp", "1.2.3:8080:80", "x:80"):
+        p = wisp("run", "--accel", "tcg", "-p", spec, "--", "busybox", "true")
+        assert _one_error_line(p), (spec, p.stderr)
+        assert spec.encode() in p.stderr, (spec, p.stderr)
+    for args in (["--net", "bridge"], ["--net", "tap:"], ["--ip", "10.0.2.15"],
+                 ["--net", "none", "-p", "8080:80"], ["-p", "8080:80", "-p", "8080:81"]):
+        p = wisp("run", "--accel", "tcg", *args, "--", "busybox", "true")
+        assert _one_error_line(p), (args, p.stderr)
+
+
+def test_publish_refuses_a_port_in_use():
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(1)
+    port = s.getsockname()[1]
+    try:
+        p = wisp("run", "--accel", "tcg", "-p", f"{port}:80", "--", "busybox", "true")
+        assert _one_error_line(p), p.stderr
+        assert b"in use" in p.stderr
+    finally:
+        s.close()
+
+
+def test_verbose_shows_the_nic_and_hostfwd():
+    p = wisp("run", "--accel", "tcg", "--verbose", "-p", "127.0.0.1:18931:80",
+             "-p", "18932:53/udp", "--", "busybox", "true")
+    assert p.returncode == 0, p.stderr
+    assert (b"-netdev user,id=n0,hostfwd=tcp:127.0.0.1:18931-:80,"
+            b"hostfwd=udp:127.0.0.1:18932-:53 -device virtio-net-device,netdev=n0") in p.stderr
+    assert b"net=static ip=10.0.2.15/24 gw=10.0.2.2 dns=10.0.2.3" in p.stderr
+    p = wisp("run", "--accel", "tcg", "--verbose", "--net", "none", "--", "busybox", "true")
+    assert p.returncode == 0, p.stderr
+    assert b"-netdev" not in p.stderr and b"net=none" in p.stderr
+
+
+def test_generated_etc_files():
+    p = wisp("run", "--accel", "tcg", "--", "busybox", "cat", "/etc/hosts", "/etc/hostname",
+             "/etc/resolv.conf", "/etc/nsswitch.conf", "/etc/passwd", "/etc/group",
+             "/etc/services", "/etc/protocols")
+    assert p.returncode == 0, p.stderr
+    out = p.stdout.decode()
+    assert "127.0.0.1\tlocalhost\n" in out and "\twisp\n" in out
+    assert "nameserver 10.0.2.3\n" in out
+    assert "hosts:\tfiles dns\n" in out
+    assert "root:x:0:0:" in out and "nobody:x:65534:65534:" in out
+    assert "nogroup:x:65534:" in out and "www-data:x:33:" in out
+    assert "http\t\t80/tcp" in out and "tcp\t6\tTCP" in out
+    # The user's id resolves through them (busybox reads /etc/passwd).
+    p = wisp("run", "--accel", "tcg", "--", "busybox", "id")
+    assert p.returncode == 0 and p.stdout.startswith(b"uid=0(root) gid=0(root)"), p
+
+
+def test_added_etc_files_win_and_dns_follows_ip(tmp_path):
+    hosts = tmp_path / "hosts"
+    hosts.write_bytes(b"10.9.9.9 mine\n")
+    p = wisp("run", "--accel", "tcg", "--add", f"{hosts}:/etc/hosts",
+             "--ip", "10.0.2.20/24,gw=10.0.2.2,dns=10.0.2.3", "--",
+             "busybox", "cat", "/etc/hosts", "/etc/resolv.conf")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == b"10.9.9.9 mine\nnameserver 10.0.2.3\n"
+    # No network: no resolv.conf to point at a server that is not there.
+    p = wisp("run", "--accel", "tcg", "--net", "none", "--", "busybox", "ls", "/etc")
+    assert p.returncode == 0, p.stderr
+    assert b"resolv.conf" not in p.stdout and b"hosts" in p.stdout
+
+
+def test_build_stores_ip_and_etc_and_refuses_publish(tmp_path):
+    img = tmp_path / "b.img"
+    p = wisp("build", "-o", str(img), "-p", "8080:80", "--", "busybox", "true")
+    assert _one_error_line(p) and b"wisp boot" in p.stderr, p.stderr
+    p = wisp("build", "-o", str(img), "--ip", "192.168.7.2/24,gw=192.168.7.1", "--",
+             "busybox", "cat", "/etc/wisp/config", "/etc/hosts")
+    assert p.returncode == 0, p.stderr
+    p = wisp("boot", str(img), "--accel", "tcg", "--net", "none")
+    # --net none at boot: the image's ip= stays in its config (the kernel has
+    # no NIC to give it to).
+    assert p.returncode == 0, p.stderr
+    assert b"net=static ip=192.168.7.2/24 gw=192.168.7.1 -- " in p.stdout, p.stdout
+    assert b"127.0.0.1\tlocalhost" in p.stdout

@@ -43,6 +43,10 @@ void image_init(struct image *im, int fd);
 int image_add_mirror(struct image *im, const char *path, int recurse);
 /* host: any host path; guest: absolute guest path. */
 int image_add_tree(struct image *im, const char *host, const char *guest);
+/* A generated file (mode e.g. 0644) at guest, with missing parents, unless
+ * the image already has something at that path. Returns 0 when added, 1
+ * when something was there, -1 on error. */
+int image_add_text(struct image *im, const char *guest, const char *text, unsigned mode);
 /* Trailer and flush. */
 int image_finish(struct image *im);
 void image_free(struct image *im);

@@ -19,6 +19,7 @@
 #include "buf.h"
 #include "cmdline.h"
 #include "disk.h"
+#include "etcfiles.h"
 #include "image.h"
 #include "libresolve.h"
 #include "netopts.h"
@@ -369,6 +370,33 @@ static int add_one(struct image *im, const char *spec, int placed_pass)
 	return rc;
 }
 
+/* /etc/hosts, resolv.conf, passwd... where the program's files and --add
+ * left them out (etcfiles.h). resolv.conf names the DNS server the guest
+ * can reach: --ip's dns=, else slirp's for user networking (also what a
+ * built image assumes: it boots with --net user unless told otherwise). */
+static int add_etc(struct image *im, const struct run_opts *o)
+{
+	const char *dns = NULL;
+	struct etc_file *f;
+	size_t n;
+	int rc = 0;
+
+	if (o->net.ip_set && o->net.dns[0])
+		dns = o->net.dns;
+	else if (o->net.mode == NET_USER)
+		dns = SLIRP_DNS;
+	n = etc_files(dns, &f);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		int r = image_add_text(im, f[i].path, f[i].text, 0644);
+		if (r < 0)
+			rc = -1;
+		else if (r > 0)
+			info_msg("%s comes from the added files", f[i].path);
+	}
+	etc_files_free(f, n);
+	return rc;
+}
+
 static int build_image(struct image *im, const char *prog_guest, const struct run_opts *o)
 {
 	struct deps_result deps;
@@ -400,6 +428,8 @@ static int build_image(struct image *im, const char *prog_guest, const struct ru
 		for (size_t i = 0; i < o->adds.n; i++)
 			if (add_one(im, o->adds.v[i], pass) < 0)
 				goto out;
+	if (add_etc(im, o) < 0)
+		goto out;
 	if (image_finish(im) < 0)
 		goto out;
 	info_msg("image: %lu entries, %llu bytes of files", im->n_entries,
