@@ -15,6 +15,15 @@ packages=(
   linux-image-amd64          # the Linux guest baseline in bench/
   lua5.4 sqlite3             # real dynamic programs for the ABI tests
   file
+  # networking tests and benchmarks (tests/system/test_net_apps.py, bench/net_bench.py):
+  # real servers for the guest, and their clients and load generators on the host
+  nginx-light                # nginx with the dav module (PUT uploads)
+  redis-server redis-tools   # redis-server; redis-cli and redis-benchmark
+  iperf3
+  curl
+  wrk                        # HTTP load generator
+  iproute2                   # ip netns, ip tuntap, tc netem for the loss/reorder test
+  socat                      # the host-side peer of the loss/reorder test
 )
 
 missing=()
