@@ -22,6 +22,10 @@ struct netif_stats {
 	uint64_t rx_packets, rx_bytes, rx_dropped;   /* dropped: counted by reason in drops */
 	uint64_t tx_packets, tx_bytes, tx_dropped;   /* dropped: no room in the device's ring */
 	uint64_t arp_requests_sent, arp_replies_sent, echo_replies_sent;
+	/* The driver's interrupt mitigation: receive interrupts that found
+	 * frames, receive polls (batches of up to a budget), interrupts that
+	 * reaped transmit completions. */
+	uint64_t rx_interrupts, rx_polls, tx_interrupts;
 };
 
 /* A piece of a frame or datagram (a header we built, a span of a socket's

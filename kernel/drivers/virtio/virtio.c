@@ -145,6 +145,7 @@ struct virtio_vq *virtio_setup_vq(struct virtio_device *vd, unsigned idx,
 	q->callback = cb;
 	q->priv = priv;
 	virtq_init(&q->ring, num, mem, page_virt_to_phys(mem), cookies);
+	q->ring.event_idx = virtio_has_feature(vd, VIRTIO_F_EVENT_IDX);
 	if (vd->t->queue_enable(vd, q) < 0) {
 		pr_warn("virtio: %s: queue %u could not be enabled", vd->where, idx);
 		return NULL;
@@ -185,8 +186,11 @@ static void virtio_irq(struct trap_frame *tf, void *arg)
 					q->callback(q);
 			}
 		}
-		if (isr & 2)
+		if (isr & 2) {
 			pr_debug("virtio: %s: configuration changed", vd->where);
+			if (vd->config_changed)
+				vd->config_changed(vd);
+		}
 	}
 	lapic_eoi();
 }
@@ -224,8 +228,8 @@ int virtio_driver_ok(struct virtio_device *vd)
 
 /* ---- queues ---- */
 
-int virtio_vq_add(struct virtio_vq *q, const struct virtio_sg *sg, unsigned n,
-		  void *cookie, bool wait)
+static int vq_add(struct virtio_vq *q, const struct virtio_sg *sg, unsigned n,
+		  void *cookie, bool wait, bool kick_now)
 {
 	struct virtq_buf bufs[64];
 	if (n == 0 || n > ARRAY_SIZE(bufs) || n > q->ring.num)
@@ -249,7 +253,7 @@ int virtio_vq_add(struct virtio_vq *q, const struct virtio_sg *sg, unsigned n,
 		f = wq_lock(&q->space_wq);
 	}
 	int head = virtq_add(&q->ring, bufs, n, cookie);
-	bool kick = head >= 0 && virtq_should_notify(&q->ring);
+	bool kick = head >= 0 && kick_now && virtq_should_notify(&q->ring);
 	wq_unlock(&q->space_wq, f);
 	if (head < 0)
 		return -ENOSPC;
@@ -258,6 +262,44 @@ int virtio_vq_add(struct virtio_vq *q, const struct virtio_sg *sg, unsigned n,
 		q->vd->t->notify(q->vd, q);
 	}
 	return 0;
+}
+
+int virtio_vq_add(struct virtio_vq *q, const struct virtio_sg *sg, unsigned n,
+		  void *cookie, bool wait)
+{
+	return vq_add(q, sg, n, cookie, wait, true);
+}
+
+int virtio_vq_add_nokick(struct virtio_vq *q, const struct virtio_sg *sg, unsigned n,
+			 void *cookie)
+{
+	return vq_add(q, sg, n, cookie, false, false);
+}
+
+void virtio_vq_kick(struct virtio_vq *q)
+{
+	uint64_t f = wq_lock(&q->space_wq);
+	bool kick = virtq_should_notify(&q->ring);
+	wq_unlock(&q->space_wq, f);
+	if (kick) {
+		q->nr_notifies++;
+		q->vd->t->notify(q->vd, q);
+	}
+}
+
+void virtio_vq_disable_cb(struct virtio_vq *q)
+{
+	uint64_t f = wq_lock(&q->space_wq);
+	virtq_disable_cb(&q->ring);
+	wq_unlock(&q->space_wq, f);
+}
+
+bool virtio_vq_enable_cb(struct virtio_vq *q)
+{
+	uint64_t f = wq_lock(&q->space_wq);
+	bool idle = virtq_enable_cb(&q->ring);
+	wq_unlock(&q->space_wq, f);
+	return idle;
 }
 
 void *virtio_vq_get_used(struct virtio_vq *q, uint32_t *len)

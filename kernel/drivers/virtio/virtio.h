@@ -89,6 +89,8 @@ struct virtio_device {
 	unsigned nvqs;
 	struct virtio_vq vqs[VIRTIO_MAX_VQS];
 	void *priv;                      /* the driver's */
+	/* The device's configuration changed (interrupt context; optional). */
+	void (*config_changed)(struct virtio_device *vd);
 	struct virtio_device *next;      /* all devices, discovery order */
 	struct virtio_device *irq_next;  /* devices sharing gsi */
 };
@@ -131,6 +133,16 @@ struct virtio_sg {
 };
 int virtio_vq_add(struct virtio_vq *q, const struct virtio_sg *sg, unsigned n,
 		  void *cookie, bool wait);
+/* As virtio_vq_add without waiting and without notifying the device, for
+ * batches: virtio_vq_kick afterwards tells it once (if it wants to hear). */
+int virtio_vq_add_nokick(struct virtio_vq *q, const struct virtio_sg *sg, unsigned n,
+			 void *cookie);
+void virtio_vq_kick(struct virtio_vq *q);
+/* Interrupt suppression for polling drivers (virtq_disable_cb/enable_cb;
+ * with VIRTIO_F_EVENT_IDX negotiated the event index is used). enable
+ * returns false when used chains are already waiting: take them. */
+void virtio_vq_disable_cb(struct virtio_vq *q);
+bool virtio_vq_enable_cb(struct virtio_vq *q);
 /* Next completed chain's cookie (and bytes written), NULL when none; takes
  * the lock itself. Wakes space waiters. */
 void *virtio_vq_get_used(struct virtio_vq *q, uint32_t *len);

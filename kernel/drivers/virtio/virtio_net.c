@@ -1,34 +1,68 @@
 /*
- * virtio-net (virtio 1.2 section 5.1), minimal: one receive queue kept
- * full of buffers and one transmit queue, no offloads yet. Features used:
- * MAC (the address from config; else a random locally administered one),
- * STATUS (link state from config; else the link is up), MTU (the device's
- * MTU sizes the frames and the receive buffers).
+ * virtio-net (virtio 1.2 section 5.1): one receive queue kept full of
+ * buffers, one transmit queue, the offloads QEMU's back-ends offer.
  *
- * Every packet on either queue is preceded by the 12-byte virtio_net_hdr
- * (in virtio 1.x it always includes num_buffers); with no offloads we send
- * it zeroed and ignore the device's.
+ * Features, each used only when the device offers it (QEMU's user-mode
+ * network offers no checksum or segmentation offload: only a back-end
+ * with vnet headers, such as tap, does):
+ *   MAC, STATUS (link state, updated by the configuration interrupt), MTU;
+ *   CSUM        -> NETIF_F_TX_CSUM: the device completes partial checksums;
+ *   HOST_TSO4   -> NETIF_F_TSO: frames up to 64 KiB cut into segments by
+ *                  the device;
+ *   GUEST_CSUM  -> NETIF_F_RX_CSUM: frames marked DATA_VALID or NEEDS_CSUM
+ *                  reach the stack with NETIF_RX_CSUM_OK;
+ *   MRG_RXBUF   -> small (2 KiB) receive buffers; a frame may span several
+ *                  (num_buffers) and is then copied into one scratch frame;
+ *   EVENT_IDX   -> notifications and interrupts by event index (in the
+ *                  virtqueue core).
  *
- * Receive: num buffers of 12 + 14 + mtu bytes each, allocated when the
- * interface is brought up (vnet_open); the
- * completion callback (interrupt context) hands each frame to netif_input
- * and puts the same buffer straight back, so the ring never runs dry.
- * Transmit: a pool of as many buffers as the ring has entries; send copies
- * the frame into a free one and the completion returns it to the pool.
- * Later: NAPI-style polling with interrupts suppressed under load, merged
- * receive buffers, checksum offload and TSO.
+ * Every packet on either queue starts with the 12-byte virtio_net_hdr (in
+ * virtio 1.x it always includes num_buffers).
+ *
+ * Receive, NAPI-style: the first interrupt of a burst turns the queue's
+ * interrupts off and hands frames to the stack up to a budget; when the
+ * ring ran dry it turns them on again and looks once more (a frame that
+ * landed before the device saw the request raised no interrupt); when the
+ * budget ran out it leaves the rest to the interface's receive thread,
+ * which polls in budgets until the ring is dry. Only one of them takes
+ * frames at a time (rx_owner). Each buffer is reposted as soon as its
+ * frame is handed on, and the device is told once per batch.
+ * Transmit: frames are copied (the caller's pieces are only valid during
+ * the call: holding them until the device is done would need a reference
+ * the stack does not give) into a buffer that also holds the header, so
+ * a frame is one descriptor; a TSO frame beyond it continues in one of a
+ * few 64 KiB buffers (two descriptors). Transmit interrupts stay off:
+ * completions are reaped by the next transmit (and by any interrupt).
  */
 #include "drivers/virtio/virtio.h"
+#include "net/checksum.h"
 #include "net/netif.h"
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/time.h"
+#include "lib/cmdline.h"
 #include "lib/klog.h"
+#include "lib/printf.h"
 #include "lib/string.h"
 #include "mm/heap.h"
+#include "mm/page_alloc.h"
+#include "sched/thread.h"
 #include "errno.h"
 
-#define VIRTIO_NET_F_MTU    3
-#define VIRTIO_NET_F_MAC    5
-#define VIRTIO_NET_F_STATUS 16
+extern struct cmdline kernel_cmdline;
+
+#define VIRTIO_NET_F_CSUM       0
+#define VIRTIO_NET_F_GUEST_CSUM 1
+#define VIRTIO_NET_F_MTU        3
+#define VIRTIO_NET_F_MAC        5
+#define VIRTIO_NET_F_HOST_TSO4  11
+#define VIRTIO_NET_F_MRG_RXBUF  15
+#define VIRTIO_NET_F_STATUS     16
+
+/* virtio_net_hdr.flags and gso_type. */
+#define VNET_HDR_F_NEEDS_CSUM 1
+#define VNET_HDR_F_DATA_VALID 2
+#define VNET_HDR_GSO_NONE  0
+#define VNET_HDR_GSO_TCPV4 1
 
 /* Config space. */
 #define VNET_CFG_MAC    0
@@ -40,6 +74,11 @@
 #define VNET_TXQ 1
 #define VNET_QUEUE_MAX 256
 #define VNET_HDR_LEN 12
+#define VNET_MRG_BUF 2048        /* receive buffer with MRG_RXBUF: two per page */
+#define VNET_BUDGET 64           /* frames per poll before others get a turn */
+#define VNET_TSO_BUFS 8          /* 64 KiB transmit buffers with TSO */
+#define VNET_TSO_ORDER 4         /* 2^4 pages = 64 KiB */
+#define VNET_GSO_MAX (ETH_HLEN + 65535)   /* the largest IPv4 datagram, framed */
 
 struct vnet_hdr {
 	uint8_t flags, gso_type;
@@ -47,79 +86,416 @@ struct vnet_hdr {
 };
 _Static_assert(sizeof(struct vnet_hdr) == VNET_HDR_LEN, "virtio_net_hdr");
 
+/* Equal buffers carved out of page blocks (physically contiguous, and no
+ * heap redzones around each one in debug boots). */
+struct bufset {
+	uint8_t **buf;
+	unsigned n;
+	void **blocks;
+	unsigned nblocks, order;
+};
+
+/* One transmit chain in flight: its cookie. */
+struct vnet_tx {
+	uint8_t *buf;                /* header + the frame (or its first part) */
+	uint8_t *big;                /* TSO: the rest of the frame, or NULL */
+};
+
 struct vnet {
 	struct netif nif;
 	struct virtio_device *vd;
 	struct virtio_vq *rxq, *txq;
-	size_t buf_len;              /* header + largest frame */
-	uint8_t **rx_bufs;
-	spinlock_t tx_lock;          /* guards the pool */
-	uint8_t **tx_free;           /* stack of free transmit buffers */
+	bool mrg, rx_csum;
+	bool napi;                   /* virtio_net.napi=0: every frame in the interrupt */
+	size_t rx_buf_len;           /* bytes per receive buffer */
+	size_t rx_max;               /* largest frame accepted */
+	uint8_t *rx_scratch;         /* merged frames are put together here */
+	struct bufset rx;
+
+	/* Receive polling: 1 while the interrupt handler or the thread takes
+	 * frames (the queue's interrupts are off then). */
+	int rx_owner;
+	struct wait_queue rx_wq;     /* the thread waits here for rx_sched */
+	bool rx_sched;
+	struct thread *rx_thread;
+
+	spinlock_t tx_lock;          /* guards the pools */
+	size_t tx_buf_len;
+	struct bufset tx, big;
+	struct vnet_tx *tx_slots;
+	struct vnet_tx **tx_free;    /* stack of free slots */
 	unsigned tx_nfree;
-	uint64_t rx_refill_failed, rx_short;
+	uint8_t **big_free;
+	unsigned big_nfree;
+
+	uint64_t rx_refill_failed, rx_bad, rx_merged, rx_toobig, rx_csum_ok;
+	uint64_t tx_nospc, tx_tso, tx_csum_sw;
 };
 
-static int rx_post(struct vnet *v, uint8_t *buf)
+void netif_input_flags(struct netif *nif, const void *frame, size_t len, unsigned rx_flags)
+	__attribute__((weak));
+
+/* ---- buffers ---- */
+
+static void bufset_free(struct bufset *s)
 {
-	struct virtio_sg sg = { buf, (uint32_t)v->buf_len, true };
-	return virtio_vq_add(v->rxq, &sg, 1, buf, false);
+	for (unsigned i = 0; s->blocks && i < s->nblocks; i++)
+		if (s->blocks[i])
+			page_free_virt(s->blocks[i], s->order);
+	kfree(s->blocks);
+	kfree(s->buf);
+	memset(s, 0, sizeof(*s));
+}
+
+/* n buffers of size bytes (rounded up to 64), packed into blocks of
+ * 2^order pages; 0 or -ENOMEM with nothing left allocated. */
+static int bufset_alloc(struct bufset *s, unsigned n, size_t size)
+{
+	memset(s, 0, sizeof(*s));
+	size = ALIGN_UP(size, 64);
+	unsigned order = 0;
+	while (((size_t)MM_PAGE_SIZE << order) < size)
+		order++;
+	unsigned per = (unsigned)(((size_t)MM_PAGE_SIZE << order) / size);
+	s->n = n;
+	s->order = order;
+	s->nblocks = (n + per - 1) / per;
+	s->buf = kcalloc(n, sizeof(*s->buf));
+	s->blocks = kcalloc(s->nblocks, sizeof(*s->blocks));
+	if (!s->buf || !s->blocks)
+		goto fail;
+	for (unsigned b = 0; b < s->nblocks; b++) {
+		uint8_t *blk = page_alloc_virt(order);
+		if (!blk)
+			goto fail;
+		s->blocks[b] = blk;
+		for (unsigned k = 0; k < per && b * per + k < n; k++)
+			s->buf[b * per + k] = blk + k * size;
+	}
+	return 0;
+fail:
+	bufset_free(s);
+	return -ENOMEM;
+}
+
+/* ---- receive ---- */
+
+static void rx_deliver(struct vnet *v, const void *frame, size_t len, unsigned flags)
+{
+	if (flags)
+		v->rx_csum_ok++;
+	if (netif_input_flags)
+		netif_input_flags(&v->nif, frame, len, flags);
+	else
+		netif_input(&v->nif, frame, len);
+}
+
+static void rx_repost(struct vnet *v, uint8_t *buf)
+{
+	struct virtio_sg sg = { buf, (uint32_t)v->rx_buf_len, true };
+	/* A descriptor just came back, so there is room. */
+	if (virtio_vq_add_nokick(v->rxq, &sg, 1, buf) < 0)
+		v->rx_refill_failed++;
+}
+
+/* The next buffer of a merged frame: the device publishes all of a
+ * frame's buffers with one used index update, so it is there; the short
+ * wait only covers a device that does otherwise. */
+static uint8_t *rx_next_piece(struct vnet *v, uint32_t *len)
+{
+	uint64_t deadline = 0;
+	for (;;) {
+		uint8_t *b = virtio_vq_get_used(v->rxq, len);
+		if (b)
+			return b;
+		uint64_t now = clock_monotonic_ns();
+		if (!deadline)
+			deadline = now + 1000000;
+		else if (now > deadline)
+			return NULL;
+		__asm__ volatile("pause");
+	}
+}
+
+/* Takes one frame off the used ring and hands it on; false when none. */
+static bool rx_one(struct vnet *v)
+{
+	uint32_t len;
+	uint8_t *buf = virtio_vq_get_used(v->rxq, &len);
+	if (!buf)
+		return false;
+	const struct vnet_hdr *h = (const struct vnet_hdr *)buf;
+	unsigned flags = 0;
+	if (len <= VNET_HDR_LEN || len > v->rx_buf_len) {
+		v->rx_bad++;
+		v->nif.stats.rx_dropped++;
+		rx_repost(v, buf);
+		return true;
+	}
+	/* NEEDS_CSUM: the sender left a partial checksum (a local peer); no
+	 * one on the path can corrupt it, and the IP layer skips the check. */
+	if (v->rx_csum && (h->flags & (VNET_HDR_F_DATA_VALID | VNET_HDR_F_NEEDS_CSUM)))
+		flags |= NETIF_RX_CSUM_OK;
+	unsigned nbufs = v->mrg ? h->num_buffers : 1;
+	if (nbufs <= 1) {
+		rx_deliver(v, buf + VNET_HDR_LEN, len - VNET_HDR_LEN, flags);
+		rx_repost(v, buf);
+		return true;
+	}
+	/* Merged: the header is in the first buffer only; the frame goes on
+	 * at the start of the next ones. Copy it into one piece (the stack
+	 * takes contiguous frames); all the buffers are consumed whatever
+	 * happens, so the next frame starts where it should. */
+	bool ok = nbufs <= v->rxq->ring.num && v->rx_scratch;
+	size_t off = len - VNET_HDR_LEN;
+	if (ok && off <= v->rx_max)
+		memcpy(v->rx_scratch, buf + VNET_HDR_LEN, off);
+	rx_repost(v, buf);
+	for (unsigned i = 1; i < nbufs && i < v->rxq->ring.num; i++) {
+		uint32_t l;
+		uint8_t *b = rx_next_piece(v, &l);
+		if (!b) {
+			ok = false;
+			break;
+		}
+		if (l > v->rx_buf_len || off + l > v->rx_max)
+			ok = false;
+		else if (ok)
+			memcpy(v->rx_scratch + off, b, l);
+		off += l;
+		rx_repost(v, b);
+	}
+	if (ok && off <= v->rx_max) {
+		v->rx_merged++;
+		rx_deliver(v, v->rx_scratch, off, flags);
+	} else {
+		v->rx_toobig++;
+		v->nif.stats.rx_dropped++;
+	}
+	return true;
+}
+
+/* Up to budget frames; the device hears about the reposted buffers once. */
+static unsigned rx_poll(struct vnet *v, unsigned budget)
+{
+	unsigned n = 0;
+	while (n < budget && rx_one(v))
+		n++;
+	if (n)
+		virtio_vq_kick(v->rxq);
+	v->nif.stats.rx_polls++;
+	return n;
+}
+
+static bool rx_claim(struct vnet *v)
+{
+	int zero = 0;
+	return __atomic_compare_exchange_n(&v->rx_owner, &zero, 1, false, __ATOMIC_ACQUIRE,
+					   __ATOMIC_RELAXED);
+}
+
+/* The owner's loop (queue interrupts off). Returns with ownership given
+ * up, or (in the interrupt, budget exhausted) handed to the thread. */
+static void rx_run(struct vnet *v, bool in_irq)
+{
+	for (;;) {
+		if (rx_poll(v, VNET_BUDGET) == VNET_BUDGET) {
+			if (in_irq && v->rx_thread) {
+				uint64_t f = wq_lock(&v->rx_wq);
+				v->rx_sched = true;
+				wq_wake_locked(&v->rx_wq, 1);
+				wq_unlock(&v->rx_wq, f);
+				return;              /* the thread owns it now */
+			}
+			if (!in_irq)
+				thread_yield();
+			continue;
+		}
+		/* Dry: interrupts back on, ownership given up, then one more
+		 * look. Releasing before looking matters: an interrupt that
+		 * comes in between finds the owner still set and returns, and
+		 * the frame that raised it is what the look finds. */
+		virtio_vq_enable_cb(v->rxq);
+		__atomic_store_n(&v->rx_owner, 0, __ATOMIC_SEQ_CST);
+		if (!virtq_has_used(&v->rxq->ring) || !rx_claim(v))
+			return;
+		virtio_vq_disable_cb(v->rxq);
+	}
 }
 
 static void vnet_rx_done(struct virtio_vq *q)
 {
 	struct vnet *v = q->priv;
-	uint8_t *buf;
-	uint32_t len;
-	while ((buf = virtio_vq_get_used(q, &len))) {
-		if (len > VNET_HDR_LEN && len <= v->buf_len)
-			netif_input(&v->nif, buf + VNET_HDR_LEN, len - VNET_HDR_LEN);
-		else
-			v->rx_short++;
-		/* The descriptor just came back, so there is room. */
-		if (rx_post(v, buf) < 0)
-			v->rx_refill_failed++;
+	if (!v->napi) {
+		/* Everything in the interrupt, as before polling. */
+		if (!virtq_has_used(&q->ring))
+			return;
+		v->nif.stats.rx_interrupts++;
+		while (rx_poll(v, VNET_BUDGET) == VNET_BUDGET)
+			;
+		return;
 	}
+	if (!virtq_has_used(&q->ring) || !rx_claim(v))
+		return;                      /* nothing, or a poller has it */
+	v->nif.stats.rx_interrupts++;
+	virtio_vq_disable_cb(q);
+	rx_run(v, true);
+}
+
+static void vnet_rx_thread(void *arg)
+{
+	struct vnet *v = arg;
+	for (;;) {
+		wq_wait_event(&v->rx_wq, v->rx_sched, TIME_FOREVER, 0);
+		uint64_t f = wq_lock(&v->rx_wq);
+		v->rx_sched = false;
+		wq_unlock(&v->rx_wq, f);
+		rx_run(v, false);            /* the interrupt handed us ownership */
+	}
+}
+
+/* ---- transmit ---- */
+
+/* Takes back the chains the device is done with (tx_lock held). */
+static unsigned tx_reap_locked(struct vnet *v)
+{
+	struct vnet_tx *t;
+	unsigned n = 0;
+	while ((t = virtio_vq_get_used(v->txq, NULL))) {
+		if (t->big)
+			v->big_free[v->big_nfree++] = t->big;
+		t->big = NULL;
+		v->tx_free[v->tx_nfree++] = t;
+		n++;
+	}
+	return n;
 }
 
 static void vnet_tx_done(struct virtio_vq *q)
 {
 	struct vnet *v = q->priv;
-	uint8_t *buf;
-	while ((buf = virtio_vq_get_used(q, NULL))) {
-		uint64_t f = spin_lock_irqsave(&v->tx_lock);
-		v->tx_free[v->tx_nfree++] = buf;
-		spin_unlock_irqrestore(&v->tx_lock, f);
+	if (!v->tx_free)
+		return;
+	uint64_t f = spin_lock_irqsave(&v->tx_lock);
+	if (tx_reap_locked(v))
+		v->nif.stats.tx_interrupts++;
+	spin_unlock_irqrestore(&v->tx_lock, f);
+}
+
+/* A slot (and a big buffer when want_big); NULL when none is free even
+ * after reaping. */
+static struct vnet_tx *tx_get(struct vnet *v, bool want_big)
+{
+	struct vnet_tx *t = NULL;
+	uint64_t f = spin_lock_irqsave(&v->tx_lock);
+	for (int tries = 0; tries < 2 && !t; tries++) {
+		if (tries)
+			tx_reap_locked(v);
+		if (v->tx_nfree && (!want_big || v->big_nfree)) {
+			t = v->tx_free[--v->tx_nfree];
+			t->big = want_big ? v->big_free[--v->big_nfree] : NULL;
+		}
 	}
+	spin_unlock_irqrestore(&v->tx_lock, f);
+	return t;
+}
+
+static void tx_put(struct vnet *v, struct vnet_tx *t)
+{
+	uint64_t f = spin_lock_irqsave(&v->tx_lock);
+	if (t->big)
+		v->big_free[v->big_nfree++] = t->big;
+	t->big = NULL;
+	v->tx_free[v->tx_nfree++] = t;
+	spin_unlock_irqrestore(&v->tx_lock, f);
+}
+
+/* Copies len bytes of the pieces, from byte `skip` on, to dst. */
+static void iov_copy(uint8_t *dst, const struct net_iov *iov, int n, size_t skip, size_t len)
+{
+	for (int i = 0; i < n && len; i++) {
+		if (skip >= iov[i].len) {
+			skip -= iov[i].len;
+			continue;
+		}
+		size_t k = MIN(iov[i].len - skip, len);
+		memcpy(dst, (const uint8_t *)iov[i].base + skip, k);
+		dst += k;
+		len -= k;
+		skip = 0;
+	}
+}
+
+static int vnet_xmit(struct netif *nif, const struct net_iov *iov, int n,
+		     const struct netif_tx_meta *meta)
+{
+	struct vnet *v = nif->priv;
+	if (!v->tx_free)
+		return -ENETDOWN;
+	size_t len = 0;
+	for (int i = 0; i < n; i++)
+		len += iov[i].len;
+	bool gso = meta && meta->gso_size && len > ETH_HLEN + nif->mtu;
+	if (gso ? !(nif->features & NETIF_F_TSO) || len > VNET_GSO_MAX ||
+		  meta->hdr_len >= len || !meta->csum_partial
+		: len > ETH_HLEN + nif->mtu)
+		return -EMSGSIZE;
+	if (meta && meta->csum_partial &&
+	    ((size_t)meta->csum_start + meta->csum_offset + 2 > len))
+		return -EINVAL;
+	size_t room = v->tx_buf_len - VNET_HDR_LEN;
+	struct vnet_tx *t = tx_get(v, len > room);
+	if (!t) {
+		v->tx_nospc++;
+		return -ENOSPC;
+	}
+	struct vnet_hdr *h = (struct vnet_hdr *)t->buf;
+	memset(h, 0, sizeof(*h));
+	size_t first = MIN(len, room);
+	iov_copy(t->buf + VNET_HDR_LEN, iov, n, 0, first);
+	if (len > first)
+		iov_copy(t->big, iov, n, first, len - first);
+	if (meta && meta->csum_partial) {
+		if (nif->features & NETIF_F_TX_CSUM) {
+			h->flags = VNET_HDR_F_NEEDS_CSUM;
+			h->csum_start = meta->csum_start;
+			h->csum_offset = meta->csum_offset;
+		} else if (len <= room) {
+			/* Not offered: finish it here (the field holds the
+			 * pseudo-header sum, as the device would find it). */
+			uint8_t *p = t->buf + VNET_HDR_LEN;
+			uint16_t c = csum_fold(csum_add(0, p + meta->csum_start,
+							len - meta->csum_start));
+			p[meta->csum_start + meta->csum_offset] = (uint8_t)(c >> 8);
+			p[meta->csum_start + meta->csum_offset + 1] = (uint8_t)c;
+			v->tx_csum_sw++;
+		}
+	}
+	if (gso) {
+		h->gso_type = VNET_HDR_GSO_TCPV4;
+		h->gso_size = meta->gso_size;
+		h->hdr_len = meta->hdr_len;
+		v->tx_tso++;
+	}
+	struct virtio_sg sg[2] = {
+		{ t->buf, (uint32_t)(VNET_HDR_LEN + first), false },
+		{ t->big, (uint32_t)(len - first), false },
+	};
+	int r = virtio_vq_add(v->txq, sg, t->big ? 2 : 1, t, false);
+	if (r < 0) {
+		tx_put(v, t);
+		v->tx_nospc++;
+	}
+	return r;
 }
 
 static int vnet_send(struct netif *nif, const void *frame, size_t len)
 {
-	struct vnet *v = nif->priv;
-	if (len > v->buf_len - VNET_HDR_LEN)
-		return -EMSGSIZE;
-	uint64_t f = spin_lock_irqsave(&v->tx_lock);
-	uint8_t *buf = v->tx_nfree ? v->tx_free[--v->tx_nfree] : NULL;
-	spin_unlock_irqrestore(&v->tx_lock, f);
-	if (!buf) {
-		/* Completions may be waiting for an interrupt not yet taken. */
-		vnet_tx_done(v->txq);
-		f = spin_lock_irqsave(&v->tx_lock);
-		buf = v->tx_nfree ? v->tx_free[--v->tx_nfree] : NULL;
-		spin_unlock_irqrestore(&v->tx_lock, f);
-		if (!buf)
-			return -ENOSPC;
-	}
-	memset(buf, 0, VNET_HDR_LEN);
-	memcpy(buf + VNET_HDR_LEN, frame, len);
-	struct virtio_sg sg = { buf, (uint32_t)(VNET_HDR_LEN + len), false };
-	int r = virtio_vq_add(v->txq, &sg, 1, buf, false);
-	if (r < 0) {
-		f = spin_lock_irqsave(&v->tx_lock);
-		v->tx_free[v->tx_nfree++] = buf;
-		spin_unlock_irqrestore(&v->tx_lock, f);
-	}
-	return r;
+	struct net_iov iov = { frame, len };
+	return vnet_xmit(nif, &iov, 1, NULL);
 }
+
+/* ---- configuration ---- */
 
 static void random_mac(uint8_t mac[6])
 {
@@ -131,36 +507,34 @@ static void random_mac(uint8_t mac[6])
 	mac[0] = (uint8_t)((mac[0] & ~1u) | 2u);   /* unicast, locally administered */
 }
 
-static int vnet_open(struct netif *nif);
-
-static void free_bufs(uint8_t **arr, unsigned n)
+static bool read_link(struct virtio_device *vd)
 {
-	if (!arr)
+	uint16_t st;
+	virtio_config_read(vd, VNET_CFG_STATUS, &st, 2);
+	return st & VIRTIO_NET_S_LINK_UP;
+}
+
+/* Configuration interrupt: with STATUS, the link may have changed. */
+static void vnet_config_changed(struct virtio_device *vd)
+{
+	struct vnet *v = vd->priv;
+	if (!virtio_has_feature(vd, VIRTIO_NET_F_STATUS))
 		return;
-	for (unsigned i = 0; i < n; i++)
-		kfree(arr[i]);
-	kfree(arr);
+	bool up = read_link(vd);
+	if (up != v->nif.link_up) {
+		v->nif.link_up = up;
+		pr_info("net: %s: link %s", v->nif.name, up ? "up" : "down");
+	}
 }
 
-/* n buffers of len bytes each (the heap's blocks are physically
- * contiguous); NULL, with nothing left allocated, when memory runs out. */
-static uint8_t **alloc_bufs(unsigned n, size_t len)
-{
-	uint8_t **arr = kcalloc(n, sizeof(uint8_t *));
-	if (!arr)
-		return NULL;
-	for (unsigned i = 0; i < n; i++)
-		if (!(arr[i] = kmalloc(len))) {
-			free_bufs(arr, n);
-			return NULL;
-		}
-	return arr;
-}
+static int vnet_open(struct netif *nif);
 
 int virtio_net_probe(struct virtio_device *vd)
 {
 	uint64_t want = 1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_NET_F_STATUS |
-			1ull << VIRTIO_NET_F_MTU;
+			1ull << VIRTIO_NET_F_MTU | 1ull << VIRTIO_NET_F_CSUM |
+			1ull << VIRTIO_NET_F_HOST_TSO4 | 1ull << VIRTIO_NET_F_GUEST_CSUM |
+			1ull << VIRTIO_NET_F_MRG_RXBUF | 1ull << VIRTIO_F_EVENT_IDX;
 	if (virtio_negotiate(vd, want) < 0)
 		return -ENODEV;
 	struct vnet *v = kzalloc(sizeof(*v));
@@ -171,19 +545,18 @@ int virtio_net_probe(struct virtio_device *vd)
 	struct netif *nif = &v->nif;
 	nif->priv = v;
 	nif->send = vnet_send;
+	nif->xmit = vnet_xmit;
 	nif->open = vnet_open;
+	wq_init(&v->rx_wq);
+	const char *napi = cmdline_get(&kernel_cmdline, "virtio_net.napi");
+	v->napi = !napi || strcmp(napi, "0") != 0;
 	if (virtio_has_feature(vd, VIRTIO_NET_F_MAC)) {
 		for (unsigned i = 0; i < ETH_ALEN; i++)
 			virtio_config_read(vd, VNET_CFG_MAC + i, &nif->mac[i], 1);
 	} else {
 		random_mac(nif->mac);
 	}
-	nif->link_up = true;
-	if (virtio_has_feature(vd, VIRTIO_NET_F_STATUS)) {
-		uint16_t st;
-		virtio_config_read(vd, VNET_CFG_STATUS, &st, 2);
-		nif->link_up = st & VIRTIO_NET_S_LINK_UP;
-	}
+	nif->link_up = virtio_has_feature(vd, VIRTIO_NET_F_STATUS) ? read_link(vd) : true;
 	nif->mtu = 1500;
 	if (virtio_has_feature(vd, VIRTIO_NET_F_MTU)) {
 		uint16_t mtu;
@@ -195,21 +568,42 @@ int virtio_net_probe(struct virtio_device *vd)
 		else
 			pr_warn("virtio-net: %s: MTU %u ignored; using 1500", vd->where, mtu);
 	}
+	/* HOST_TSO4 requires CSUM (section 5.1.3.1), which a device checks. */
+	if (virtio_has_feature(vd, VIRTIO_NET_F_CSUM))
+		nif->features |= NETIF_F_TX_CSUM;
+	if (virtio_has_feature(vd, VIRTIO_NET_F_HOST_TSO4) &&
+	    virtio_has_feature(vd, VIRTIO_NET_F_CSUM))
+		nif->features |= NETIF_F_TSO;
+	v->rx_csum = virtio_has_feature(vd, VIRTIO_NET_F_GUEST_CSUM);
+	if (v->rx_csum)
+		nif->features |= NETIF_F_RX_CSUM;
+	v->mrg = virtio_has_feature(vd, VIRTIO_NET_F_MRG_RXBUF);
+	v->rx_max = ETH_HLEN + MAX(nif->mtu, 1500u);
 	/* Section 5.1.6.3.1: without merged buffers, each receive buffer
 	 * holds a whole frame (at least 1526 bytes with the header). */
-	v->buf_len = VNET_HDR_LEN + ETH_HLEN + MAX(nif->mtu, 1500u);
+	v->rx_buf_len = v->mrg ? VNET_MRG_BUF : VNET_HDR_LEN + v->rx_max;
+	v->tx_buf_len = VNET_HDR_LEN + ETH_HLEN + MAX(nif->mtu, 1500u);
 	v->rxq = virtio_setup_vq(vd, VNET_RXQ, VNET_QUEUE_MAX, vnet_rx_done, v);
 	v->txq = virtio_setup_vq(vd, VNET_TXQ, VNET_QUEUE_MAX, vnet_tx_done, v);
 	if (!v->rxq || !v->txq)
 		return -ENODEV;          /* (v stays: the device is marked FAILED) */
+	vd->config_changed = vnet_config_changed;
 	if (netif_register(nif) < 0)
 		return -ENOMEM;
 	if (virtio_driver_ok(vd) < 0) {
 		nif->link_up = false;    /* registered, but never usable */
 		return -EIO;
 	}
-	pr_debug("virtio-net: %s on %s: queues %u/%u, buffers of %zu bytes, irq %d", nif->name,
-		 vd->where, v->rxq->ring.num, v->txq->ring.num, v->buf_len, vd->gsi);
+	char feat[96];
+	snprintf(feat, sizeof(feat), "%s%s%s%s%s%s",
+		 nif->features & NETIF_F_TX_CSUM ? " csum" : "",
+		 nif->features & NETIF_F_TSO ? " tso4" : "",
+		 v->rx_csum ? " guest_csum" : "", v->mrg ? " mrg_rxbuf" : "",
+		 virtio_has_feature(vd, VIRTIO_F_EVENT_IDX) ? " event_idx" : "",
+		 virtio_has_feature(vd, VIRTIO_NET_F_STATUS) ? " status" : "");
+	pr_info("net: %s: features%s", nif->name, feat[0] ? feat : " none");
+	pr_debug("virtio-net: %s on %s: queues %u/%u, rx buffers of %zu bytes, irq %d", nif->name,
+		 vd->where, v->rxq->ring.num, v->txq->ring.num, v->rx_buf_len, vd->gsi);
 	return 0;
 }
 
@@ -221,24 +615,62 @@ static int vnet_open(struct netif *nif)
 {
 	struct vnet *v = nif->priv;
 	unsigned nrx = v->rxq->ring.num, ntx = v->txq->ring.num;
-	uint8_t **rx = alloc_bufs(nrx, v->buf_len), **tx = alloc_bufs(ntx, v->buf_len);
-	if (!rx || !tx) {
-		free_bufs(rx, nrx);
-		free_bufs(tx, ntx);
+	bool tso = nif->features & NETIF_F_TSO;
+	int r = bufset_alloc(&v->rx, nrx, v->rx_buf_len);
+	if (r == 0)
+		r = bufset_alloc(&v->tx, ntx, v->tx_buf_len);
+	if (r == 0 && tso)
+		r = bufset_alloc(&v->big, VNET_TSO_BUFS, (size_t)MM_PAGE_SIZE << VNET_TSO_ORDER);
+	struct vnet_tx *slots = kcalloc(ntx, sizeof(*slots));
+	struct vnet_tx **fr = kcalloc(ntx, sizeof(*fr));
+	uint8_t **bigfr = tso ? kcalloc(VNET_TSO_BUFS, sizeof(*bigfr)) : NULL;
+	if (v->mrg && r == 0 && !(v->rx_scratch = kmalloc(v->rx_max)))
+		r = -ENOMEM;
+	if (r < 0 || !slots || !fr || (tso && !bigfr)) {
+		bufset_free(&v->rx);
+		bufset_free(&v->tx);
+		bufset_free(&v->big);
+		kfree(slots);
+		kfree(fr);
+		kfree(bigfr);
+		kfree(v->rx_scratch);
+		v->rx_scratch = NULL;
 		pr_warn("virtio-net: %s: no memory for %u+%u buffers", nif->name, nrx, ntx);
 		return -ENOMEM;
 	}
+	for (unsigned i = 0; i < ntx; i++) {
+		slots[i].buf = v->tx.buf[i];
+		fr[i] = &slots[i];
+	}
+	for (unsigned i = 0; tso && i < VNET_TSO_BUFS; i++)
+		bigfr[i] = v->big.buf[i];
+	if (v->napi) {
+		char name[THREAD_NAME_LEN];
+		snprintf(name, sizeof(name), "%s-rx", nif->name);
+		v->rx_thread = thread_create(vnet_rx_thread, v, name);
+		if (!v->rx_thread)
+			pr_warn("virtio-net: %s: no receive thread; all frames taken in the "
+				"interrupt", nif->name);
+	}
 	uint64_t f = spin_lock_irqsave(&v->tx_lock);
-	v->tx_free = tx;
+	v->tx_slots = slots;
+	v->big_free = bigfr;
+	v->big_nfree = tso ? VNET_TSO_BUFS : 0;
 	v->tx_nfree = ntx;
+	v->tx_free = fr;
 	spin_unlock_irqrestore(&v->tx_lock, f);
-	v->rx_bufs = rx;
+	/* Completions are reaped by the next transmit: no interrupt each. */
+	virtio_vq_disable_cb(v->txq);
 	/* After DRIVER_OK: a driver must not notify the device before it
 	 * (section 3.1.1). */
-	for (unsigned i = 0; i < nrx; i++)
-		if (rx_post(v, rx[i]) < 0)
+	for (unsigned i = 0; i < nrx; i++) {
+		struct virtio_sg sg = { v->rx.buf[i], (uint32_t)v->rx_buf_len, true };
+		if (virtio_vq_add_nokick(v->rxq, &sg, 1, v->rx.buf[i]) < 0)
 			return -EIO;
-	pr_debug("virtio-net: %s: up, rx %u x %zu bytes, tx %u", nif->name, nrx, v->buf_len, ntx);
+	}
+	virtio_vq_kick(v->rxq);
+	pr_debug("virtio-net: %s: up, rx %u x %zu bytes, tx %u x %zu%s", nif->name, nrx,
+		 v->rx_buf_len, ntx, v->tx_buf_len, tso ? " + 8 x 64 KiB" : "");
 	return 0;
 }
 

@@ -17,6 +17,16 @@ static inline void vq_mb(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 static inline void vq_wmb(void) { __atomic_thread_fence(__ATOMIC_RELEASE); }
 static inline void vq_rmb(void) { __atomic_thread_fence(__ATOMIC_ACQUIRE); }
 
+/* The event fields sit right after each ring's entries. */
+static inline volatile uint16_t *used_event(struct virtq *vq)
+{
+	return (volatile uint16_t *)&vq->avail->ring[vq->num];
+}
+static inline volatile uint16_t *avail_event(struct virtq *vq)
+{
+	return (volatile uint16_t *)&vq->used->ring[vq->num];
+}
+
 size_t virtq_ring_bytes(unsigned num, size_t *avail_off, size_t *used_off)
 {
 	size_t a = 16 * (size_t)num;
@@ -52,6 +62,9 @@ void virtq_init(struct virtq *vq, unsigned num, void *mem, uint64_t phys, void *
 	vq->num_free = (uint16_t)(num < 65536 ? num : 65535);
 	vq->avail_idx = 0;
 	vq->last_used = 0;
+	vq->event_idx = false;
+	vq->cb_disabled = false;
+	vq->kick_idx = 0;
 }
 
 int virtq_add(struct virtq *vq, const struct virtq_buf *bufs, unsigned n, void *cookie)
@@ -82,10 +95,38 @@ int virtq_add(struct virtq *vq, const struct virtq_buf *bufs, unsigned n, void *
 	return head;
 }
 
-bool virtq_should_notify(const struct virtq *vq)
+bool virtq_should_notify(struct virtq *vq)
 {
+	/* The avail index store must be visible before we read what the
+	 * device asked for, or both sides could decide to wait. */
 	vq_mb();
+	uint16_t old = vq->kick_idx, new_ = vq->avail_idx;
+	vq->kick_idx = new_;
+	if (vq->event_idx)
+		return virtq_need_event(*avail_event(vq), new_, old);
 	return !(*(volatile uint16_t *)&vq->used->flags & VRING_USED_F_NO_NOTIFY);
+}
+
+void virtq_disable_cb(struct virtq *vq)
+{
+	vq->cb_disabled = true;
+	if (vq->event_idx)
+		*used_event(vq) = (uint16_t)(vq->last_used - 1);
+	else
+		*(volatile uint16_t *)&vq->avail->flags |= VRING_AVAIL_F_NO_INTERRUPT;
+}
+
+bool virtq_enable_cb(struct virtq *vq)
+{
+	vq->cb_disabled = false;
+	if (vq->event_idx)
+		*used_event(vq) = vq->last_used;
+	else
+		*(volatile uint16_t *)&vq->avail->flags &= (uint16_t)~VRING_AVAIL_F_NO_INTERRUPT;
+	/* The request must be visible before we look: a chain used before
+	 * the device saw it raised no interrupt. */
+	vq_mb();
+	return !virtq_has_used(vq);
 }
 
 bool virtq_has_used(const struct virtq *vq)
@@ -122,5 +163,12 @@ void *virtq_get_used(struct virtq *vq, uint32_t *len)
 	vq->desc[tail].flags = 0;
 	vq->free_head = (uint16_t)id;
 	vq->num_free = (uint16_t)(vq->num_free + count);
+	if (vq->event_idx && !vq->cb_disabled) {
+		/* Interrupt at the next chain after this one; the fence orders
+		 * the store before the caller's next read of used->idx, so a
+		 * chain used meanwhile is either seen then or interrupts. */
+		*used_event(vq) = vq->last_used;
+		vq_mb();
+	}
 	return cookie;
 }

@@ -61,6 +61,13 @@ struct virtq {
 	uint16_t avail_idx;       /* our copy of avail->idx */
 	uint16_t last_used;       /* next used->idx position we consume */
 	void **cookie;            /* per head descriptor: the caller's request */
+	/* VIRTIO_F_EVENT_IDX (section 2.7.7, 2.7.10): the device says when it
+	 * wants a notification (avail_event, after the used ring) and we say
+	 * when we want an interrupt (used_event, after the available ring)
+	 * instead of the flags. Set by the caller after virtq_init. */
+	bool event_idx;
+	bool cb_disabled;         /* interrupts suppressed (virtq_disable_cb) */
+	uint16_t kick_idx;        /* avail_idx at the last notification decision */
 };
 
 /* Bytes of ring memory for num entries, and where avail/used start. */
@@ -72,10 +79,27 @@ void virtq_init(struct virtq *vq, unsigned num, void *mem, uint64_t phys, void *
  * before device-writable ones) and makes it available. Returns the head
  * descriptor, or -1 when fewer than n descriptors are free (or n is 0). */
 int virtq_add(struct virtq *vq, const struct virtq_buf *bufs, unsigned n, void *cookie);
-/* Whether the device asked not to be notified (VRING_USED_F_NO_NOTIFY). */
-bool virtq_should_notify(const struct virtq *vq);
+/* Whether the device wants to hear about the chains added since the last
+ * call: with event_idx, whether avail_event falls among them (section
+ * 2.7.10); else unless it set VRING_USED_F_NO_NOTIFY. Call once per batch
+ * of adds, right before notifying (it remembers where the batch ended). */
+bool virtq_should_notify(struct virtq *vq);
 /* Takes the next used chain: returns its cookie and the bytes the device
  * wrote (*len), frees its descriptors; NULL when none is pending. */
 void *virtq_get_used(struct virtq *vq, uint32_t *len);
 /* Whether the device has used chains we have not taken yet. */
 bool virtq_has_used(const struct virtq *vq);
+/* Interrupt suppression, a hint to the device (section 2.7.7): disable
+ * asks for no interrupts (flag, or with event_idx a used_event the used
+ * index will not reach for 65535 entries); enable asks for one at the next
+ * used chain and returns false when chains are already waiting (they will
+ * raise no interrupt: the caller must take them). With event_idx and
+ * interrupts on, virtq_get_used moves used_event along as it consumes. */
+void virtq_disable_cb(struct virtq *vq);
+bool virtq_enable_cb(struct virtq *vq);
+/* The device's wrap-safe test: does moving an index from old to new_ pass
+ * event? (virtio 1.2 section 2.7.10, vring_need_event) */
+static inline bool virtq_need_event(uint16_t event, uint16_t new_, uint16_t old)
+{
+	return (uint16_t)(new_ - event - 1) < (uint16_t)(new_ - old);
+}
