@@ -24,6 +24,7 @@
 #include "mm/heap.h"
 #include "drivers/console.h"
 #include "fs/rootfs.h"
+#include "net/stack.h"
 #include "fs/initramfs.h"
 #include "fs/vfs.h"
 #include "lib/cmdline.h"
@@ -96,6 +97,7 @@ void kernel_main(struct boot_info *bi)
 	if (vfs_init() < 0)
 		machine_exit(EXIT_BAD_IMAGE);
 	rootfs_init();          /* /etc/wisp/config, mount=/dev/vdX:/path */
+	net_init();             /* lo, eth0 by DHCP or ip=; /etc/resolv.conf (net/stack.h) */
 
 	const char *tests = cmdline_get(&kernel_cmdline, "selftest");
 	if (tests) {

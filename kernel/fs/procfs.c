@@ -18,6 +18,8 @@
 #include "lib/cmdline.h"
 #include "lib/printf.h"
 #include "lib/string.h"
+#include "net/proc_net.h"
+#include "net/stack.h"
 #include "errno.h"
 
 /* From other subsystems, when they are there. */
@@ -424,6 +426,37 @@ TEXT(gen_file_max, "9223372036854775807\n")
 TEXT(gen_thp, "always madvise [never]\n")
 TEXT(gen_port_range, "32768\t60999\n")
 
+/* /proc/net: each table is formatted by its layer (net/stack.h,
+ * net/proc_net.h) into a buffer grown until it fits. */
+static void gen_net(struct sbuf *b, size_t (*fn)(char *buf, size_t len))
+{
+	size_t cap = 4096;
+	for (int tries = 0; tries < 4; tries++) {
+		char *p = fs_alloc(cap);
+		if (!p) {
+			b->oom = true;
+			return;
+		}
+		size_t n = fn(p, cap);
+		if (n < cap) {
+			sb_printf(b, "%.*s", (int)n, p);
+			fs_free(p);
+			return;
+		}
+		fs_free(p);
+		cap = n + 4096;
+	}
+	b->oom = true;
+}
+#define NET(fn_name, fn) static void fn_name(struct sbuf *b) { gen_net(b, fn); }
+NET(gen_net_dev, proc_net_dev)
+NET(gen_net_snmp, proc_net_snmp)
+NET(gen_net_route, proc_net_route)
+NET(gen_net_arp, proc_net_arp)
+NET(gen_net_tcp, tcp_proc_net)
+NET(gen_net_udp, udp_proc_net)
+NET(gen_net_unix, unix_proc_net)
+
 static void gen_cpu_range(struct sbuf *b)
 {
 	if (ncpus() == 1)
@@ -507,11 +540,18 @@ static const struct pnode sys_kids[] = {
 	D("kernel", kernel_kids), D("vm", vm_kids), D("net", net_kids), D("fs", fs_kids), END
 };
 
+static const struct pnode proc_net_kids[] = {
+	F("dev", gen_net_dev), F("snmp", gen_net_snmp), F("route", gen_net_route),
+	F("arp", gen_net_arp), F("tcp", gen_net_tcp), F("udp", gen_net_udp),
+	F("unix", gen_net_unix), END
+};
+
 static const struct pnode proc_kids[] = {
 	L("self", link_self), L("thread-self", link_thread_self), D("1", pid_kids),
 	F("cpuinfo", gen_cpuinfo), F("meminfo", gen_meminfo), F("stat", gen_pstat),
 	F("uptime", gen_uptime), F("loadavg", gen_loadavg), F("version", gen_version),
 	F("filesystems", gen_filesystems), L("mounts", link_mounts), D("sys", sys_kids),
+	D("net", proc_net_kids),
 	END
 };
 static const struct pnode proc_root = D("", proc_kids);

@@ -6,7 +6,7 @@
  * each is counted under its drop reason. Without an interface: skipped.
  * Addresses can be changed with net.ip=, net.gw= (e.g. on a tap device).
  */
-#include "net/netif.h"
+#include "net/ip.h"
 #include "net/byteorder.h"
 #include "net/checksum.h"
 #include "arch/x86_64/time.h"
@@ -92,9 +92,9 @@ static int malformed(struct netif *nif, const uint8_t gw_mac[ETH_ALEN])
 	bad |= expect_drop(nif, f, 14 + 44, NET_DROP_IP_NOT_US);
 	ipv4_build(ip, 0, 3, 0, 64, IPPROTO_TCP, IP4(224, 0, 0, 1), dst, 24);
 	bad |= expect_drop(nif, f, 14 + 44, NET_DROP_IP_SRC);
-	/* A fragment. */
-	ipv4_build(ip, 0, 4, IPV4_MF, 64, IPPROTO_UDP, src, dst, 24);
-	bad |= expect_drop(nif, f, 14 + 44, NET_DROP_IP_FRAG);
+	/* A fragment that is not the last, of a length not a multiple of 8. */
+	ipv4_build(ip, 0, 4, IPV4_MF, 64, IPPROTO_UDP, src, dst, 20);
+	bad |= expect_drop(nif, f, 14 + 40, NET_DROP_IP_REASM);
 	/* An ARP for Ethernet/IPv6 and an IPv6 frame. */
 	n = eth_build(f, eth_broadcast, gw_mac, ETH_P_ARP);
 	struct arp_info a = { .op = ARP_OP_REQUEST, .spa = src, .tpa = dst };
@@ -171,10 +171,10 @@ static int fuzz_input(struct netif *nif, const uint8_t gw_mac[ETH_ALEN])
 	n = tcp_build(ip + 20, &t, src, dst, 0);
 	seedlen[3] = ETH_HLEN + ipv4_build(ip, 0, 3, 0, 64, IPPROTO_TCP, src, dst, n) + n;
 
-	uint64_t f0 = spin_lock_irqsave(&nif->lock);
+	uint64_t f0 = net_lock_irqsave();
 	int (*real_send)(struct netif *, const void *, size_t) = nif->send;
 	nif->send = sink_send;
-	spin_unlock_irqrestore(&nif->lock, f0);
+	net_unlock_irqrestore(f0);
 	uint64_t rx0 = nif->stats.rx_packets, drop0 = nif->stats.rx_dropped;
 	unsigned rounds = 20000, handled_min = 0;
 	for (unsigned i = 0; i < rounds; i++) {
@@ -214,9 +214,9 @@ static int fuzz_input(struct netif *nif, const uint8_t gw_mac[ETH_ALEN])
 		}
 		netif_input(nif, f, len);
 	}
-	f0 = spin_lock_irqsave(&nif->lock);
+	f0 = net_lock_irqsave();
 	nif->send = real_send;
-	spin_unlock_irqrestore(&nif->lock, f0);
+	net_unlock_irqrestore(f0);
 	(void)handled_min;
 	uint64_t got = nif->stats.rx_packets - rx0;
 	uint64_t dropped = nif->stats.rx_dropped - drop0;
@@ -233,7 +233,7 @@ static int fuzz_input(struct netif *nif, const uint8_t gw_mac[ETH_ALEN])
 
 static int net_selftest(void)
 {
-	struct netif *nif = netif_first();
+	struct netif *nif = netif_find("eth0");
 	if (!nif) {
 		pr_info("net selftest: no network interface; skipped");
 		return 0;

@@ -7,10 +7,11 @@
  * Addresses are IPv4 in host order. One address per interface for now,
  * set by netif_set_addr (static configuration; DHCP comes later).
  *
- * Locking: nif->lock (interrupts off) guards the ARP cache, the transmit
- * scratch frame and the counters; the driver's send is called with it
- * held and must not take it. Waiting (ARP resolution, ping) sleeps on one
- * wait queue woken by every ARP update and echo reply.
+ * Locking: the stack's net_lock (net/stack.h) guards the ARP cache, the
+ * transmit scratch frame, the addresses and the counters; the driver's
+ * send/xmit is called with it held and must not take it (nif->lock is
+ * left for the driver's own use). Waiting (ARP resolution, ping) sleeps
+ * on one wait queue woken by every ARP update and echo reply.
  */
 #pragma once
 #include "net/arp_cache.h"
@@ -56,7 +57,7 @@ struct netif_tx_meta {
 #define NETIF_RX_CSUM_OK (1u << 0)   /* L4 checksum verified (or not needed: partial) */
 
 struct netif {
-	char name[8];                    /* "eth0", given by netif_register */
+	char name[8];                    /* "eth0", given by netif_register unless set (lo) */
 	uint8_t mac[ETH_ALEN];
 	unsigned mtu;                    /* IP bytes per frame */
 	bool link_up;
@@ -74,7 +75,7 @@ struct netif {
 	bool up;                         /* open succeeded */
 	void *priv;                      /* the driver's */
 
-	spinlock_t lock;
+	spinlock_t lock;                 /* the driver's, if it wants one */
 	struct arp_cache arp;
 	uint8_t *tx_frame;               /* ETH_HLEN + mtu bytes: scratch for output */
 	struct netif_stats stats;

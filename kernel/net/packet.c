@@ -8,6 +8,8 @@
 #include "net/byteorder.h"
 #include "net/checksum.h"
 
+#define MIN_QUOTE(a, b) ((a) < (b) ? (a) : (b))
+
 const uint8_t eth_broadcast[ETH_ALEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 
 static const char *const drop_names[NET_DROP_MAX] = {
@@ -40,6 +42,8 @@ static const char *const drop_names[NET_DROP_MAX] = {
 	[NET_DROP_TCP_OPT] = "tcp_opt",
 	[NET_DROP_TCP_NO_PORT] = "tcp_no_port",
 	[NET_DROP_NO_BUFFER] = "no_buffer",
+	[NET_DROP_IP_REASM] = "ip_reasm",
+	[NET_DROP_ARP_QUEUE] = "arp_queue",
 };
 
 const char *net_drop_name(enum net_drop r)
@@ -138,6 +142,34 @@ enum net_drop ipv4_parse(const uint8_t *p, size_t len, struct ipv4_info *ip)
 	return NET_OK;
 }
 
+enum net_drop ipv4_parse_quoted(const uint8_t *p, size_t len, struct ipv4_info *ip)
+{
+	if (len < IPV4_HLEN + 8)
+		return NET_DROP_IP_SHORT;
+	if (p[0] >> 4 != 4)
+		return NET_DROP_IP_VERSION;
+	unsigned hlen = (p[0] & 0xf) * 4u;
+	if (hlen < IPV4_HLEN || hlen + 8 > len)
+		return NET_DROP_IP_IHL;
+	uint16_t total = get_be16(p + 2);
+	if (total < hlen + 8)
+		return NET_DROP_IP_LEN;
+	ip->hlen = hlen;
+	ip->tos = p[1];
+	ip->total_len = total;
+	ip->id = get_be16(p + 4);
+	ip->frag = get_be16(p + 6);
+	ip->ttl = p[8];
+	ip->proto = p[9];
+	ip->src = get_be32(p + 12);
+	ip->dst = get_be32(p + 16);
+	ip->options = p + IPV4_HLEN;
+	ip->opt_len = hlen - IPV4_HLEN;
+	ip->payload = p + hlen;
+	ip->payload_len = MIN_QUOTE(len - hlen, (size_t)total - hlen);
+	return NET_OK;
+}
+
 size_t ipv4_build(uint8_t *buf, uint8_t tos, uint16_t id, uint16_t frag, uint8_t ttl,
 		  uint8_t proto, uint32_t src, uint32_t dst, size_t payload_len)
 {
@@ -188,8 +220,8 @@ size_t icmp_build_echo(uint8_t *buf, uint8_t type, uint16_t id, uint16_t seq,
 
 /* ---- UDP (RFC 768) ---- */
 
-enum net_drop udp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst,
-			struct udp_info *u)
+static enum net_drop udp_parse_common(const uint8_t *p, size_t len, uint32_t src, uint32_t dst,
+				      bool verify, struct udp_info *u)
 {
 	if (len < UDP_HLEN)
 		return NET_DROP_UDP_SHORT;
@@ -198,7 +230,7 @@ enum net_drop udp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst
 		return NET_DROP_UDP_LEN;
 	/* A zero checksum means the sender computed none (allowed on IPv4). */
 	u->has_csum = get_be16(p + 6) != 0;
-	if (u->has_csum &&
+	if (verify && u->has_csum &&
 	    csum_fold(csum_add(csum_pseudo(src, dst, IPPROTO_UDP, ulen), p, ulen)) != 0)
 		return NET_DROP_UDP_CSUM;
 	u->sport = get_be16(p);
@@ -207,6 +239,17 @@ enum net_drop udp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst
 	u->payload = p + UDP_HLEN;
 	u->payload_len = ulen - UDP_HLEN;
 	return NET_OK;
+}
+
+enum net_drop udp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst,
+			struct udp_info *u)
+{
+	return udp_parse_common(p, len, src, dst, true, u);
+}
+
+enum net_drop udp_parse_nocsum(const uint8_t *p, size_t len, struct udp_info *u)
+{
+	return udp_parse_common(p, len, 0, 0, false, u);
 }
 
 size_t udp_build(uint8_t *buf, uint16_t sport, uint16_t dport, uint32_t src, uint32_t dst,
@@ -296,15 +339,17 @@ static enum net_drop tcp_parse_opts(const uint8_t *p, size_t len, struct tcp_opt
 	return NET_OK;
 }
 
-enum net_drop tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst,
-			struct tcp_info *t)
+static enum net_drop tcp_parse_common(const uint8_t *p, size_t len, uint32_t src, uint32_t dst,
+				      bool verify, struct tcp_info *t)
 {
 	if (len < TCP_HLEN)
 		return NET_DROP_TCP_SHORT;
 	unsigned hlen = (p[12] >> 4) * 4u;
 	if (hlen < TCP_HLEN || hlen > len)
 		return NET_DROP_TCP_OFF;
-	if (len > 0xffff ||
+	if (len > 0xffff)
+		return NET_DROP_TCP_CSUM;
+	if (verify &&
 	    csum_fold(csum_add(csum_pseudo(src, dst, IPPROTO_TCP, (uint16_t)len), p, len)) != 0)
 		return NET_DROP_TCP_CSUM;
 	__builtin_memset(&t->opts, 0, sizeof(t->opts));
@@ -322,6 +367,17 @@ enum net_drop tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst
 	t->payload = p + hlen;
 	t->payload_len = len - hlen;
 	return NET_OK;
+}
+
+enum net_drop tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst,
+			struct tcp_info *t)
+{
+	return tcp_parse_common(p, len, src, dst, true, t);
+}
+
+enum net_drop tcp_parse_nocsum(const uint8_t *p, size_t len, struct tcp_info *t)
+{
+	return tcp_parse_common(p, len, 0, 0, false, t);
 }
 
 /* Layout (as common stacks do, so every option is 4-byte aligned):

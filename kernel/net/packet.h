@@ -75,7 +75,7 @@ enum net_drop {
 	NET_DROP_IP_CSUM,
 	NET_DROP_IP_SRC,           /* source is broadcast/multicast/loopback */
 	NET_DROP_IP_NOT_US,        /* destination is not one of our addresses */
-	NET_DROP_IP_FRAG,          /* fragment: no reassembly yet */
+	NET_DROP_IP_FRAG,          /* fragment we cannot take (unused since reassembly) */
 	NET_DROP_IP_PROTO,         /* protocol we do not speak */
 	NET_DROP_ICMP_SHORT,
 	NET_DROP_ICMP_CSUM,
@@ -90,6 +90,8 @@ enum net_drop {
 	NET_DROP_TCP_OPT,          /* malformed option list */
 	NET_DROP_TCP_NO_PORT,      /* no connection or listener (no TCP yet) */
 	NET_DROP_NO_BUFFER,        /* a reply could not be queued */
+	NET_DROP_IP_REASM,         /* fragment refused by reassembly (limits, overlap, length) */
+	NET_DROP_ARP_QUEUE,        /* output waiting for ARP: queue full or ARP gave up */
 	NET_DROP_MAX
 };
 const char *net_drop_name(enum net_drop r);
@@ -135,6 +137,12 @@ enum net_drop ipv4_parse(const uint8_t *p, size_t len, struct ipv4_info *ip);
 /* A 20-byte header without options for payload_len bytes of payload. */
 size_t ipv4_build(uint8_t *buf, uint8_t tos, uint16_t id, uint16_t frag, uint8_t ttl,
 		  uint8_t proto, uint32_t src, uint32_t dst, size_t payload_len);
+/* The IPv4 header quoted in an ICMP error: the datagram is usually cut
+ * short, so its total length is not checked against the bytes we have,
+ * nor the checksum (RFC 1122 3.2.2: the quote is the header and at least
+ * 8 bytes). Needs the whole header and 8 bytes after it; payload points
+ * to them (payload_len: the quoted bytes). */
+enum net_drop ipv4_parse_quoted(const uint8_t *p, size_t len, struct ipv4_info *ip);
 static inline bool ipv4_is_fragment(const struct ipv4_info *ip)
 {
 	return (ip->frag & (IPV4_MF | IPV4_OFFMASK)) != 0;
@@ -162,6 +170,9 @@ struct udp_info {
 /* src/dst are the IPv4 addresses, for the pseudo-header. */
 enum net_drop udp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst,
 			struct udp_info *u);
+/* As udp_parse, without verifying the checksum (the device did:
+ * NETIF_RX_CSUM_OK, or loopback's partial sums). */
+enum net_drop udp_parse_nocsum(const uint8_t *p, size_t len, struct udp_info *u);
 /* Header for payload_len bytes already at buf + 8; checksum always set. */
 size_t udp_build(uint8_t *buf, uint16_t sport, uint16_t dport, uint32_t src, uint32_t dst,
 		 size_t payload_len);
@@ -188,6 +199,7 @@ struct tcp_info {
 };
 enum net_drop tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst,
 			struct tcp_info *t);
+enum net_drop tcp_parse_nocsum(const uint8_t *p, size_t len, struct tcp_info *t);
 /* Options as we would send them (MSS, window scale, SACK-permitted,
  * timestamps, SACK blocks), padded to 4 bytes; bytes they take. */
 size_t tcp_opts_len(const struct tcp_opts *o);

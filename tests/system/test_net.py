@@ -49,7 +49,7 @@ def test_net_ping_gateway(machine):
     assert rx >= 605 and tx >= 605 and txdrop == 0 and irqs > 0, b
     # Every malformed frame counted under its own reason.
     for reason in ("eth_short", "eth_type", "eth_dst", "arp_format", "ip_short", "ip_len",
-                   "ip_csum", "ip_src", "ip_not_us", "ip_frag", "udp_csum", "udp_no_port",
+                   "ip_csum", "ip_src", "ip_not_us", "ip_reasm", "udp_csum", "udp_no_port",
                    "tcp_opt"):
         assert f"dropped {reason}: 1" in b.log, (reason, b)
     assert "dropped ip_ihl: 2" in b.log, b

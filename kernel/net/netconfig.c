@@ -1,0 +1,355 @@
+/*
+ * Bringing the stack up (net_init): netd, reassembly, lo, then eth0 from
+ * the command line or DHCP, and /etc/resolv.conf when the root file
+ * system has none.
+ *
+ *   net=dhcp|static|none   default: static when ip= is given, else DHCP
+ *   ip=A.B.C.D/NN          address and prefix (default /24)
+ *   gw=A.B.C.D             default route
+ *   dns=A.B.C.D[,...]      name servers (added to DHCP's)
+ *
+ * The DHCP client (RFC 2131) runs in the booting thread: DISCOVER,
+ * OFFER, REQUEST, ACK with the broadcast flag set (we cannot receive
+ * unicast before we have an address), retransmitting with a doubling
+ * timeout from DHCP_RETRY0_NS and giving up after DHCP_GIVEUP_NS with a
+ * warning, the interface left unconfigured. Replies reach it through
+ * dhcp_input, called by ip.c for UDP to port 68 under net_lock.
+ */
+#include "net/ip.h"
+#include "net/byteorder.h"
+#include "net/checksum.h"
+#include "net/dhcp.h"
+#include "net/socket.h"
+#include "arch/x86_64/cpu.h"
+#include "fs/namei.h"
+#include "fs/vfs.h"
+#include "lib/cmdline.h"
+#include "lib/klog.h"
+#include "lib/printf.h"
+#include "lib/string.h"
+#include "errno.h"
+
+extern struct cmdline kernel_cmdline;
+
+#define MS 1000000ull
+#define DHCP_RETRY0_NS  (100 * MS)
+#define DHCP_RETRY_MAX  (1000 * MS)
+#define DHCP_GIVEUP_NS  (4000 * MS)
+
+#define DNS_MAX 3
+static uint32_t dns_servers[DNS_MAX];
+static unsigned ndns;
+
+unsigned net_dns_servers(uint32_t *out, unsigned max)
+{
+	unsigned n = MIN(max, ndns);
+	for (unsigned i = 0; i < n; i++)
+		out[i] = dns_servers[i];
+	return n;
+}
+
+static void dns_add(uint32_t ip)
+{
+	for (unsigned i = 0; i < ndns; i++)
+		if (dns_servers[i] == ip)
+			return;
+	if (ndns < DNS_MAX && ip)
+		dns_servers[ndns++] = ip;
+}
+
+/* ---- the DHCP client ---- */
+
+static struct {
+	struct netif *nif;         /* non-NULL while a client runs */
+	uint32_t xid;
+	bool got;                  /* reply below is new */
+	struct dhcp_reply reply;
+} dhcp;
+
+bool dhcp_input(struct netif *nif, const struct ipv4_info *ip, const struct udp_info *u)
+{
+	(void)ip;
+	if (!dhcp.nif || nif != dhcp.nif || u->sport != DHCP_SERVER_PORT)
+		return false;
+	struct dhcp_reply r;
+	if (dhcp_parse(u->payload, u->payload_len, dhcp.xid, nif->mac, &r) < 0)
+		return true;       /* port 68 is ours while we run: not a no-port drop */
+	/* The first answer of a round wins (several servers may offer). */
+	if (!dhcp.got) {
+		dhcp.reply = r;
+		dhcp.got = true;
+		net_wake();
+	}
+	return true;
+}
+
+/* Broadcasts one client message from 0.0.0.0 (net_lock taken here). */
+static int dhcp_send(struct netif *nif, uint8_t type, uint16_t secs, uint32_t req_ip,
+		     uint32_t server_id)
+{
+	static uint8_t f[ETH_HLEN + IPV4_HLEN + UDP_HLEN + DHCP_MSG_MAX];
+	uint64_t fl = net_lock_irqsave();
+	uint8_t *udp = f + ETH_HLEN + IPV4_HLEN;
+	size_t n = dhcp_build(udp + UDP_HLEN, type, dhcp.xid, nif->mac, secs, 0, req_ip,
+			      server_id);
+	udp_build(udp, DHCP_CLIENT_PORT, DHCP_SERVER_PORT, 0, 0xffffffffu, n);
+	n += UDP_HLEN;
+	ipv4_build(f + ETH_HLEN, 0, ip_next_id(), 0, 64, IPPROTO_UDP, 0, 0xffffffffu, n);
+	eth_build(f, eth_broadcast, nif->mac, ETH_P_IPV4);
+	const struct net_iov iov = { f, ETH_HLEN + IPV4_HLEN + n };
+	int r = netif_xmit_locked(nif, &iov, 1, NULL);
+	net_mib.udp_out_datagrams++;
+	net_mib.ip_out_requests++;
+	net_unlock_irqrestore(fl);
+	return r;
+}
+
+/* Sends `type` and waits for a reply of one of the wanted types,
+ * retransmitting until the overall deadline. */
+static int dhcp_exchange(struct netif *nif, uint8_t type, uint32_t req_ip, uint32_t server_id,
+			 uint64_t start, uint64_t giveup, struct dhcp_reply *out)
+{
+	uint64_t retry = DHCP_RETRY0_NS;
+	for (;;) {
+		uint64_t now = net_now_ns();
+		if (now >= giveup)
+			return -ETIMEDOUT;
+		uint64_t f = net_lock_irqsave();
+		dhcp.got = false;
+		net_unlock_irqrestore(f);
+		uint16_t secs = (uint16_t)((now - start) / 1000000000ull);
+		dhcp_send(nif, type, secs, req_ip, server_id);
+		uint64_t until = MIN(giveup, now + retry);
+		for (;;) {
+			uint64_t seq = net_event_seq();
+			f = net_lock_irqsave();
+			bool got = dhcp.got;
+			struct dhcp_reply r = dhcp.reply;
+			dhcp.got = false;
+			net_unlock_irqrestore(f);
+			if (got) {
+				bool want = type == DHCPDISCOVER ? r.type == DHCPOFFER
+					 : r.type == DHCPACK || r.type == DHCPNAK;
+				if (want && (type == DHCPDISCOVER || !server_id || !r.server_id ||
+					     r.server_id == server_id)) {
+					*out = r;
+					return 0;
+				}
+				continue;
+			}
+			if (net_now_ns() >= until)
+				break;
+			net_wait(seq, until);
+		}
+		/* RFC 2131 4.1 backs off from 4 s with jitter; a VM's DHCP
+		 * server is local, so we start at 100 ms. */
+		retry = MIN(retry * 2, DHCP_RETRY_MAX);
+	}
+}
+
+static int dhcp_run(struct netif *nif)
+{
+	int r = netif_up(nif);
+	if (r < 0)
+		return r;
+	uint64_t rnd;
+	if (!rdrand64(&rnd))
+		rnd = rdtsc() * 0x9e3779b97f4a7c15ull;
+	uint64_t start = net_now_ns(), giveup = start + DHCP_GIVEUP_NS;
+	uint64_t f = net_lock_irqsave();
+	dhcp.nif = nif;
+	dhcp.xid = (uint32_t)rnd;
+	net_unlock_irqrestore(f);
+	struct dhcp_reply offer, ack;
+	for (;;) {
+		r = dhcp_exchange(nif, DHCPDISCOVER, 0, 0, start, giveup, &offer);
+		if (r < 0)
+			break;
+		r = dhcp_exchange(nif, DHCPREQUEST, offer.yiaddr, offer.server_id, start, giveup,
+				  &ack);
+		if (r < 0)
+			break;
+		if (ack.type == DHCPACK && ack.yiaddr)
+			break;
+		pr_warn("net: %s: DHCP NAK; starting over", nif->name);
+	}
+	f = net_lock_irqsave();
+	dhcp.nif = NULL;
+	net_unlock_irqrestore(f);
+	uint64_t us = (net_now_ns() - start) / 1000;
+	if (r < 0) {
+		pr_warn("net: %s: no DHCP answer in %lu ms; left unconfigured", nif->name,
+			us / 1000);
+		return r;
+	}
+	/* RFC 2132: without a subnet option, the class's mask. */
+	uint32_t mask = ack.netmask ? ack.netmask
+		: (ack.yiaddr >> 31) == 0 ? ip4_mask(8)
+		: (ack.yiaddr >> 30) == 2 ? ip4_mask(16) : ip4_mask(24);
+	for (unsigned i = 0; i < ack.ndns; i++)
+		dns_add(ack.dns[i]);
+	netif_set_addr(nif, ack.yiaddr, mask, ack.router);
+	char a[16], s[16];
+	unsigned bits = 0;
+	for (uint32_t m = mask; m; m <<= 1)
+		bits++;
+	pr_info("net: %s: DHCP lease %s/%u from %s for %us in %lu.%03lu ms", nif->name,
+		ip4_str(ack.yiaddr, a), bits, ip4_str(ack.server_id, s), ack.lease_s, us / 1000,
+		us % 1000);
+	return 0;
+}
+
+/* ---- /etc/resolv.conf ---- */
+
+static int k_mkdir(const char *path)
+{
+	struct nameidata nd;
+	struct path d;
+	struct namei_last l;
+	vfs_lock();
+	int r = namei_start(&nd, AT_FDCWD, path, 0, &d);
+	if (r == 0)
+		r = namei_parent(&nd, &d, path, &l);
+	struct inode *i;
+	if (r == 0)
+		r = d.inode->ops->create ? d.inode->ops->create(d.inode, l.name, l.len,
+								S_IFDIR | 0755, 0, 0, &i)
+					 : -EPERM;
+	vfs_unlock();
+	return r;
+}
+
+/* Only fills a missing one: an image's own resolv.conf wins. */
+static void write_resolv_conf(void)
+{
+	if (!ndns)
+		return;
+	struct file *f;
+	int r = vfs_open(AT_FDCWD, "/etc/resolv.conf", O_WRONLY | O_CREAT | O_EXCL, 0644, 0, &f);
+	if (r == -ENOENT) {
+		k_mkdir("/etc");
+		r = vfs_open(AT_FDCWD, "/etc/resolv.conf", O_WRONLY | O_CREAT | O_EXCL, 0644, 0, &f);
+	}
+	if (r < 0) {
+		if (r != -EEXIST && r != -EROFS)
+			pr_warn("net: cannot write /etc/resolv.conf (error %d)", -r);
+		return;
+	}
+	char buf[160];
+	size_t n = 0;
+	for (unsigned i = 0; i < ndns; i++) {
+		char a[16];
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "nameserver %s\n",
+				      ip4_str(dns_servers[i], a));
+	}
+	uint64_t pos = 0;
+	vfs_write(f, buf, n, &pos);
+	file_put(f);
+}
+
+/* ---- the command line ---- */
+
+static bool parse_ip(const char *key, uint32_t *ip)
+{
+	const char *s = cmdline_get(&kernel_cmdline, key);
+	if (!s)
+		return false;
+	if (ip4_parse(s, ip) == 0)
+		return true;
+	pr_warn("net: %s=%s is not an IPv4 address; ignored", key, s);
+	return false;
+}
+
+/* "A.B.C.D/NN" (NN default 24). */
+static bool parse_cidr(const char *s, uint32_t *ip, uint32_t *mask)
+{
+	char a[20];
+	size_t i = 0;
+	while (s[i] && s[i] != '/' && i < sizeof(a) - 1) {
+		a[i] = s[i];
+		i++;
+	}
+	a[i] = 0;
+	if (ip4_parse(a, ip) < 0)
+		return false;
+	unsigned bits = 24;
+	if (s[i] == '/') {
+		const char *p = s + i + 1;
+		if (!*p)
+			return false;
+		bits = 0;
+		for (; *p; p++) {
+			if (*p < '0' || *p > '9' || bits > 32)
+				return false;
+			bits = bits * 10 + (unsigned)(*p - '0');
+		}
+		if (bits > 32)
+			return false;
+	} else if (s[i]) {
+		return false;
+	}
+	*mask = ip4_mask(bits);
+	return true;
+}
+
+static void parse_dns(void)
+{
+	const char *s = cmdline_get(&kernel_cmdline, "dns");
+	if (!s)
+		return;
+	while (*s) {
+		char a[20];
+		size_t i = 0;
+		while (s[i] && s[i] != ',' && i < sizeof(a) - 1) {
+			a[i] = s[i];
+			i++;
+		}
+		a[i] = 0;
+		uint32_t ip;
+		if (ip4_parse(a, &ip) == 0)
+			dns_add(ip);
+		else
+			pr_warn("net: dns: %s is not an IPv4 address; ignored", a);
+		s += i;
+		while (*s && *s != ',')
+			s++;
+		if (*s == ',')
+			s++;
+	}
+}
+
+void net_init(void)
+{
+	netd_start();
+	ip_reasm_init();
+	if (loopback_init() < 0)
+		pr_err("net: cannot bring up lo");
+	socket_init();
+	struct netif *eth = netif_find("eth0");
+	const char *mode = cmdline_get(&kernel_cmdline, "net");
+	const char *ipstr = cmdline_get(&kernel_cmdline, "ip");
+	uint32_t ip = 0, mask = 0, gw = 0;
+	bool have_ip = ipstr && parse_cidr(ipstr, &ip, &mask);
+	if (ipstr && !have_ip)
+		pr_warn("net: ip=%s is not A.B.C.D/NN; ignored", ipstr);
+	parse_ip("gw", &gw);
+	parse_dns();
+	if (mode && strcmp(mode, "dhcp") && strcmp(mode, "static") && strcmp(mode, "none")) {
+		pr_warn("net: net=%s: expected dhcp, static or none; using the default", mode);
+		mode = NULL;
+	}
+	if (!mode)
+		mode = have_ip ? "static" : "dhcp";
+	if (eth && !strcmp(mode, "static")) {
+		if (!have_ip)
+			pr_warn("net: net=static without ip=: %s left unconfigured", eth->name);
+		else
+			netif_set_addr(eth, ip, mask, gw);
+	} else if (eth && !strcmp(mode, "dhcp") && eth->link_up) {
+		dhcp_run(eth);
+		/* gw= overrides the router DHCP gave. */
+		if (gw && eth->addr)
+			netif_set_addr(eth, eth->addr, eth->netmask, gw);
+	}
+	write_resolv_conf();
+}
