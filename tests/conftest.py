@@ -106,9 +106,10 @@ def decode_frames(raw):
 
 
 def boot(args, files=None, machine="microvm", accel="tcg", mem="64M", smp=1,
-         timeout=60, loglevel="info", extra=(), cpu=None):
+         timeout=60, loglevel="info", extra=(), cpu=None, wrap=()):
     """Boots build/kernel.elf with `args` (kernel options, `--`, argv), with
-    the heap's debug checks on."""
+    the heap's debug checks on. `wrap`: a command QEMU's is appended to
+    (e.g. unshare in a private network namespace)."""
     with tempfile.TemporaryDirectory() as tmp:
         if cpu is None:
             cpu = KVM_CPU if accel == "kvm" else "max"
@@ -120,7 +121,7 @@ def boot(args, files=None, machine="microvm", accel="tcg", mem="64M", smp=1,
                "-kernel", KERNEL, "-append", f"console=framed loglevel={loglevel} heap_debug {args}"]
         if files:
             cmd += ["-initrd", make_cpio(files, os.path.join(tmp, "root.cpio"))]
-        cmd += list(extra)
+        cmd = list(wrap) + cmd + list(extra)
         try:
             p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
                                timeout=timeout)

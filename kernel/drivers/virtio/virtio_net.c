@@ -680,3 +680,15 @@ uint64_t virtio_net_rx_interrupts(struct netif *nif)
 	struct vnet *v = nif->priv;
 	return nif->send == vnet_send ? v->rxq->nr_interrupts : 0;
 }
+
+/* For the driver's self-test (virtio_net_selftest.c). */
+bool virtio_net_is(struct netif *nif)
+{
+	return nif->send == vnet_send;
+}
+
+uint64_t virtio_net_tx_notifies(struct netif *nif)
+{
+	struct vnet *v = nif->priv;
+	return virtio_net_is(nif) ? v->txq->nr_notifies : 0;
+}

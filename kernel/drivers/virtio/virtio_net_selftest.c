@@ -1,0 +1,132 @@
+/*
+ * selftest=vnet: measures the virtio-net driver on QEMU's user-mode
+ * network (or any peer answering ICMP echo at the gateway): bursts of
+ * echo requests to the gateway sent through the driver's xmit as fast as
+ * the ring takes them (small frames, then full-size ones), and the
+ * replies they bring back. Prints transmit frames/s, and receive
+ * interrupts and polls per 1000 frames received (the effect of NAPI-style
+ * polling and event indexes: compare with virtio_net.napi=0 and the
+ * device's event_idx=off). Fails only when frames cannot be sent or no
+ * replies come back. Without a virtio-net interface: skipped.
+ */
+#include "net/netif.h"
+#include "net/byteorder.h"
+#include "arch/x86_64/time.h"
+#include "lib/klog.h"
+#include "lib/selftest.h"
+#include "lib/string.h"
+#include "mm/heap.h"
+#include "sched/thread.h"
+#include "errno.h"
+
+bool virtio_net_is(struct netif *nif);
+uint64_t virtio_net_tx_notifies(struct netif *nif);
+
+#define MS 1000000ull
+
+struct burst {
+	uint64_t tx_ns, rx, irqs, polls, notifies, nospc;
+};
+
+/* n echo requests of `data` bytes to the gateway; waits up to 2 s for
+ * the replies. */
+static int burst(struct netif *nif, const uint8_t gw_mac[ETH_ALEN], unsigned n, size_t data,
+		 uint16_t seq0, struct burst *b)
+{
+	size_t len = ETH_HLEN + 20 + 8 + data;
+	uint8_t *f = kzalloc(len);
+	if (!f)
+		return -ENOMEM;
+	uint64_t rx0 = nif->stats.rx_packets, irq0 = nif->stats.rx_interrupts;
+	uint64_t poll0 = nif->stats.rx_polls, not0 = virtio_net_tx_notifies(nif);
+	size_t eh = eth_build(f, gw_mac, nif->mac, ETH_P_IPV4);
+	uint64_t t0 = clock_monotonic_ns(), deadline = t0 + 5000 * MS;
+	unsigned sent = 0;
+	b->nospc = 0;
+	while (sent < n && clock_monotonic_ns() < deadline) {
+		icmp_build_echo(f + eh + 20, ICMP_ECHO_REQUEST, 0x7a7a, (uint16_t)(seq0 + sent),
+				f + eh + 28, data);
+		ipv4_build(f + eh, 0, (uint16_t)sent, IPV4_DF, 64, IPPROTO_ICMP, nif->addr,
+			   nif->gateway, 8 + data);
+		struct net_iov iov[2] = { { f, eh + 20 }, { f + eh + 20, 8 + data } };
+		int r = nif->xmit(nif, iov, 2, NULL);
+		if (r == -ENOSPC) {
+			b->nospc++;
+			__asm__ volatile("pause");
+			continue;
+		}
+		if (r < 0) {
+			pr_err("vnet selftest: xmit of %zu bytes: %d", len, r);
+			kfree(f);
+			return r;
+		}
+		sent++;
+	}
+	b->tx_ns = clock_monotonic_ns() - t0;
+	kfree(f);
+	if (sent < n) {
+		pr_err("vnet selftest: only %u of %u frames sent in 5 s", sent, n);
+		return -ETIMEDOUT;
+	}
+	/* The replies: wait until they stop coming. */
+	uint64_t end = clock_monotonic_ns() + 2000 * MS;
+	while (nif->stats.rx_packets - rx0 < n && clock_monotonic_ns() < end)
+		thread_sleep_ns(1 * MS);
+	b->rx = nif->stats.rx_packets - rx0;
+	b->irqs = nif->stats.rx_interrupts - irq0;
+	b->polls = nif->stats.rx_polls - poll0;
+	b->notifies = virtio_net_tx_notifies(nif) - not0;
+	return 0;
+}
+
+static void report(const char *what, unsigned n, size_t len, const struct burst *b)
+{
+	uint64_t fps = b->tx_ns ? (uint64_t)n * 1000000000ull / b->tx_ns : 0;
+	uint64_t per_k = b->rx ? b->irqs * 1000 / b->rx : 0;
+	uint64_t polls_k = b->rx ? b->polls * 1000 / b->rx : 0;
+	pr_info("vnet: %s: tx %u frames of %zu bytes in %lu us: %lu frames/s, %lu.%02lu MB/s, "
+		"%lu notifications, %lu ring-full retries", what, n, len, b->tx_ns / 1000, fps,
+		fps * len / 1000000, fps * len / 10000 % 100, b->notifies, b->nospc);
+	pr_info("vnet: %s: rx %lu frames, %lu interrupts (%lu per 1000 frames), %lu polls "
+		"(%lu per 1000)", what, b->rx, b->irqs, per_k, b->polls, polls_k);
+}
+
+static int vnet_selftest(void)
+{
+	struct netif *nif = netif_first();
+	while (nif && !virtio_net_is(nif))
+		nif = nif->next;
+	if (!nif) {
+		pr_info("vnet selftest: no virtio-net interface; skipped");
+		return 0;
+	}
+	if (!nif->addr || !nif->gateway) {
+		int r = netif_set_addr(nif, IP4(10, 0, 2, 15), IP4(255, 255, 255, 0),
+				       IP4(10, 0, 2, 2));
+		if (r < 0) {
+			pr_err("vnet selftest: %s: cannot configure: %d", nif->name, r);
+			return 1;
+		}
+	}
+	uint8_t mac[ETH_ALEN];
+	if (netif_resolve(nif, nif->gateway, mac, clock_monotonic_ns() + 3000 * MS) < 0) {
+		pr_err("vnet selftest: the gateway does not answer ARP");
+		return 1;
+	}
+	int bad = 0;
+	struct burst b;
+	const unsigned nsmall = 2000, nbig = 1000;
+	if (burst(nif, mac, nsmall, 56, 1, &b) < 0)
+		return 1;
+	report("small", nsmall, ETH_HLEN + 20 + 8 + 56, &b);
+	bad |= b.rx < nsmall / 2;
+	size_t big = nif->mtu - 28;
+	if (burst(nif, mac, nbig, big, 30000, &b) < 0)
+		return 1;
+	report("full", nbig, ETH_HLEN + 20 + 8 + big, &b);
+	bad |= b.rx < nbig / 2;
+	if (bad)
+		pr_err("vnet selftest: fewer than half the echo requests were answered");
+	return bad;
+}
+SELFTEST("vnet", vnet_selftest);
