@@ -68,15 +68,17 @@ def features(b):
 
 
 def figures(b):
-    """{(small|full): (tx frames/s, rx irqs per 1000, polls per 1000)}"""
+    """{(small|full): (tx frames/s, rx irqs per 1000, polls per 1000,
+    all device interrupts per 1000 frames sent)}"""
     out = {}
     for what in ("small", "full"):
         tx = re.search(rf"vnet: {what}: tx \d+ frames of \d+ bytes in \d+ us: (\d+) frames/s",
                        b.log)
         rx = re.search(rf"vnet: {what}: rx \d+ frames, \d+ interrupts \((\d+) per 1000 frames\)"
-                       rf", \d+ polls \((\d+) per 1000\)", b.log)
+                       rf", \d+ polls \((\d+) per 1000\); \d+ device interrupts in all "
+                       rf"\((\d+) per 1000", b.log)
         assert tx and rx, b
-        out[what] = (int(tx.group(1)), int(rx.group(1)), int(rx.group(2)))
+        out[what] = (int(tx.group(1)), int(rx.group(1)), int(rx.group(2)), int(rx.group(3)))
     return out
 
 
@@ -125,6 +127,47 @@ def test_offloads_off_tap(opts, expect):
     assert features(b) == expect, b
 
 
+# Runs QEMU ("$@") and, once its QMP socket answers, turns the NIC's link
+# off and on again (the guest waits for both).
+LINK_FLIPPER = r"""
+import json, os, socket, subprocess, sys, time
+path = sys.argv[1]
+q = subprocess.Popen(sys.argv[2:])
+s = socket.socket(socket.AF_UNIX)
+for _ in range(500):
+    try:
+        s.connect(path)
+        break
+    except OSError:
+        time.sleep(0.01)
+f = s.makefile("rw")
+f.readline()
+def cmd(c, **a):
+    f.write(json.dumps({"execute": c, "arguments": a}) + "\n"); f.flush()
+    while "return" not in json.loads(f.readline()):
+        pass
+cmd("qmp_capabilities")
+time.sleep(0.5)
+cmd("set_link", name="n0", up=False)
+time.sleep(0.3)
+cmd("set_link", name="n0", up=True)
+sys.exit(q.wait())
+"""
+
+
+@pytest.mark.parametrize("machine", ["microvm", "q35"])
+def test_link_status(machine, tmp_path):
+    """VIRTIO_NET_F_STATUS: set_link off/on reaches the driver through the
+    configuration interrupt; the network works afterwards."""
+    sock = str(tmp_path / "qmp.sock")
+    b = boot("selftest=vnet,net vnet.link_wait=1", machine=machine, timeout=60,
+             extra=net_args(machine) + ["-qmp", f"unix:{sock},server=on,wait=off"],
+             wrap=["/usr/bin/python3", "-c", LINK_FLIPPER, sock])
+    assert "vnet: link down seen" in b.log and "vnet: link up seen" in b.log, b
+    assert "net: eth0: link down" in b.log and "net: eth0: link up" in b.log, b
+    assert re.search(r"selftests: 2 ran, 0 failed", b.log) and b.status == 0, b
+
+
 def test_measurements(capsys):
     """Receive interrupts per 1000 frames of a burst and transmit rate,
     with polling + event indexes (the default) and without either."""
@@ -135,9 +178,9 @@ def test_measurements(capsys):
         f = figures(run(tests="vnet", cmdline=cmdline, dev_opts=opts))
         rows.append((name, f))
     with capsys.disabled():
-        print("\nvirtio-net bursts (microvm, slirp, TCG): "
-              "tx frames/s | rx interrupts per 1000 frames | polls per 1000")
+        print("\nvirtio-net bursts (microvm, slirp, TCG), per 1000 frames: receive "
+              "interrupts, polls, all device interrupts; transmit frames/s")
         for name, f in rows:
-            print(f"  {name:15s} small: {f['small'][0]:7d} fps {f['small'][1]:4d} irq "
-                  f"{f['small'][2]:4d} polls   full: {f['full'][0]:7d} fps "
-                  f"{f['full'][1]:4d} irq {f['full'][2]:4d} polls")
+            print("  " + f"{name:15s}" + "   ".join(
+                f"{w}: {f[w][1]:4d} rx irq {f[w][2]:4d} polls {f[w][3]:4d} irq {f[w][0]:7d} fps"
+                for w in ("small", "full")))

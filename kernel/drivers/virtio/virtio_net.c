@@ -106,7 +106,8 @@ struct vnet {
 	struct virtio_device *vd;
 	struct virtio_vq *rxq, *txq;
 	bool mrg, rx_csum;
-	bool napi;                   /* virtio_net.napi=0: every frame in the interrupt */
+	bool napi;                   /* virtio_net.napi=0: every frame in the interrupt,
+					transmit interrupts on (no mitigation) */
 	size_t rx_buf_len;           /* bytes per receive buffer */
 	size_t rx_max;               /* largest frame accepted */
 	uint8_t *rx_scratch;         /* merged frames are put together here */
@@ -659,8 +660,10 @@ static int vnet_open(struct netif *nif)
 	v->tx_nfree = ntx;
 	v->tx_free = fr;
 	spin_unlock_irqrestore(&v->tx_lock, f);
-	/* Completions are reaped by the next transmit: no interrupt each. */
-	virtio_vq_disable_cb(v->txq);
+	/* Completions are reaped by the next transmit: no interrupt each
+	 * (virtio_net.napi=0 keeps them, as the driver once did). */
+	if (v->napi)
+		virtio_vq_disable_cb(v->txq);
 	/* After DRIVER_OK: a driver must not notify the device before it
 	 * (section 3.1.1). */
 	for (unsigned i = 0; i < nrx; i++) {

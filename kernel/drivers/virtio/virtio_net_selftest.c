@@ -12,6 +12,7 @@
 #include "net/netif.h"
 #include "net/byteorder.h"
 #include "arch/x86_64/time.h"
+#include "lib/cmdline.h"
 #include "lib/klog.h"
 #include "lib/selftest.h"
 #include "lib/string.h"
@@ -19,13 +20,15 @@
 #include "sched/thread.h"
 #include "errno.h"
 
+extern struct cmdline kernel_cmdline;
 bool virtio_net_is(struct netif *nif);
 uint64_t virtio_net_tx_notifies(struct netif *nif);
+uint64_t virtio_net_rx_interrupts(struct netif *nif);
 
 #define MS 1000000ull
 
 struct burst {
-	uint64_t tx_ns, rx, irqs, polls, notifies, nospc;
+	uint64_t tx_ns, rx, irqs, polls, notifies, nospc, dev_irqs;
 };
 
 /* n echo requests of `data` bytes to the gateway; waits up to 2 s for
@@ -39,6 +42,7 @@ static int burst(struct netif *nif, const uint8_t gw_mac[ETH_ALEN], unsigned n, 
 		return -ENOMEM;
 	uint64_t rx0 = nif->stats.rx_packets, irq0 = nif->stats.rx_interrupts;
 	uint64_t poll0 = nif->stats.rx_polls, not0 = virtio_net_tx_notifies(nif);
+	uint64_t dev0 = virtio_net_rx_interrupts(nif);
 	size_t eh = eth_build(f, gw_mac, nif->mac, ETH_P_IPV4);
 	uint64_t t0 = clock_monotonic_ns(), deadline = t0 + 5000 * MS;
 	unsigned sent = 0;
@@ -76,6 +80,7 @@ static int burst(struct netif *nif, const uint8_t gw_mac[ETH_ALEN], unsigned n, 
 	b->irqs = nif->stats.rx_interrupts - irq0;
 	b->polls = nif->stats.rx_polls - poll0;
 	b->notifies = virtio_net_tx_notifies(nif) - not0;
+	b->dev_irqs = virtio_net_rx_interrupts(nif) - dev0;
 	return 0;
 }
 
@@ -88,7 +93,27 @@ static void report(const char *what, unsigned n, size_t len, const struct burst 
 		"%lu notifications, %lu ring-full retries", what, n, len, b->tx_ns / 1000, fps,
 		fps * len / 1000000, fps * len / 10000 % 100, b->notifies, b->nospc);
 	pr_info("vnet: %s: rx %lu frames, %lu interrupts (%lu per 1000 frames), %lu polls "
-		"(%lu per 1000)", what, b->rx, b->irqs, per_k, b->polls, polls_k);
+		"(%lu per 1000); %lu device interrupts in all (%lu per 1000 frames sent)", what,
+		b->rx, b->irqs, per_k, b->polls, polls_k, b->dev_irqs,
+		b->dev_irqs * 1000 / (n ? n : 1));
+}
+
+/* vnet.link_wait=1: the host turns the link off and on again (QEMU's
+ * set_link); the configuration interrupt must bring both changes. */
+static int link_wait(struct netif *nif)
+{
+	uint64_t t0 = clock_monotonic_ns(), deadline = t0 + 10000 * MS;
+	for (int want = 0; want < 2; want++) {
+		while (nif->link_up != (bool)want && clock_monotonic_ns() < deadline)
+			thread_sleep_ns(1 * MS);
+		if (nif->link_up != (bool)want) {
+			pr_err("vnet selftest: the link never went %s", want ? "up" : "down");
+			return 1;
+		}
+		pr_info("vnet: link %s seen after %lu ms", want ? "up" : "down",
+			(unsigned long)((clock_monotonic_ns() - t0) / MS));
+	}
+	return 0;
 }
 
 static int vnet_selftest(void)
@@ -127,6 +152,8 @@ static int vnet_selftest(void)
 	bad |= b.rx < nbig / 2;
 	if (bad)
 		pr_err("vnet selftest: fewer than half the echo requests were answered");
+	if (cmdline_get(&kernel_cmdline, "vnet.link_wait"))
+		bad |= link_wait(nif);
 	return bad;
 }
 SELFTEST("vnet", vnet_selftest);
