@@ -96,20 +96,31 @@ static int csum_in_software(const struct ip_tx *tx, const struct net_iov *iov, i
 		head += need;
 	}
 	/* The field holds the pseudo-header sum; the sum over the data with
-	 * it in place is the checksum. */
-	uint32_t sum = 0;
-	size_t pos = 0;
-	bool odd = false;
+	 * it in place is the checksum. Pieces are summed whole; one that
+	 * starts at an odd offset contributes its sum byte-swapped (RFC 1071
+	 * 2(B): the sum is byte-order independent). */
+	uint64_t sum = 0;
+	size_t pos = 0, rel = 0;
 	for (int i = 0; i < n; i++) {
 		const uint8_t *b = iov[i].base;
-		for (size_t j = 0; j < iov[i].len; j++, pos++) {
-			if (pos < tx->csum_start)
-				continue;
-			sum += odd ? b[j] : (uint32_t)b[j] << 8;
-			odd = !odd;
+		size_t l = iov[i].len;
+		if (pos + l <= tx->csum_start) {
+			pos += l;
+			continue;
 		}
+		size_t skip = pos < tx->csum_start ? tx->csum_start - pos : 0;
+		uint32_t s = csum_add(0, b + skip, l - skip);
+		while (s >> 16)
+			s = (s & 0xffff) + (s >> 16);
+		if (rel & 1)
+			s = (s & 0xff) << 8 | s >> 8;
+		sum += s;
+		rel += l - skip;
+		pos += l;
 	}
-	uint16_t c = csum_fold(sum);
+	while (sum >> 32)
+		sum = (sum & 0xffffffffu) + (sum >> 32);
+	uint16_t c = csum_fold((uint32_t)(sum & 0xffff) + (uint32_t)(sum >> 16));
 	if (c == 0 && tx->proto == IPPROTO_UDP)
 		c = 0xffff;
 	put_be16(fix + at, c);
@@ -276,8 +287,10 @@ static void deliver(struct netif *nif, const struct ipv4_info *ip, bool unicast,
 			return;
 		}
 		net_mib.ip_in_delivers++;
-		if (u.dport == 68 && dhcp_input(nif, ip, &u))
+		if (u.dport == 68 && dhcp_input(nif, ip, &u)) {
+			net_mib.udp_in_datagrams++;
 			return;
+		}
 		if (udp_input(nif, ip, &u))
 			return;
 		net_mib.udp_no_ports++;

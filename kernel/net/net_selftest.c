@@ -7,6 +7,8 @@
  * Addresses can be changed with net.ip=, net.gw= (e.g. on a tap device).
  */
 #include "net/ip.h"
+#include "net/proc_net.h"
+#include "net/reasm.h"
 #include "net/byteorder.h"
 #include "net/checksum.h"
 #include "arch/x86_64/time.h"
@@ -15,8 +17,11 @@
 #include "lib/selftest.h"
 #include "lib/string.h"
 #include "errno.h"
+#include "sched/thread.h"
 
 extern struct cmdline kernel_cmdline;
+typedef int (*xmit_fn)(struct netif *, const struct net_iov *, int,
+		       const struct netif_tx_meta *);
 uint64_t virtio_net_rx_interrupts(struct netif *nif);
 
 #define MS 1000000ull
@@ -173,7 +178,9 @@ static int fuzz_input(struct netif *nif, const uint8_t gw_mac[ETH_ALEN])
 
 	uint64_t f0 = net_lock_irqsave();
 	int (*real_send)(struct netif *, const void *, size_t) = nif->send;
+	xmit_fn real_xmit = nif->xmit;
 	nif->send = sink_send;
+	nif->xmit = NULL;          /* everything through send, flattened */
 	net_unlock_irqrestore(f0);
 	uint64_t rx0 = nif->stats.rx_packets, drop0 = nif->stats.rx_dropped;
 	unsigned rounds = 20000, handled_min = 0;
@@ -216,6 +223,7 @@ static int fuzz_input(struct netif *nif, const uint8_t gw_mac[ETH_ALEN])
 	}
 	f0 = net_lock_irqsave();
 	nif->send = real_send;
+	nif->xmit = real_xmit;
 	net_unlock_irqrestore(f0);
 	(void)handled_min;
 	uint64_t got = nif->stats.rx_packets - rx0;
@@ -231,6 +239,408 @@ static int fuzz_input(struct netif *nif, const uint8_t gw_mac[ETH_ALEN])
 	return 0;
 }
 
+/* ---- the IPv4 layer: captured output ---- */
+
+
+#define CAP_FRAMES 8
+static struct {
+	unsigned n;
+	size_t len[CAP_FRAMES];
+	uint8_t f[CAP_FRAMES][ETH_HLEN + 1500];
+} cap;
+static int (*cap_real_send)(struct netif *, const void *, size_t);
+static xmit_fn cap_real_xmit;
+
+static int cap_send(struct netif *nif, const void *frame, size_t len)
+{
+	(void)nif;
+	if (cap.n < CAP_FRAMES && len <= sizeof(cap.f[0])) {
+		memcpy(cap.f[cap.n], frame, len);
+		cap.len[cap.n] = len;
+	}
+	cap.n++;
+	return 0;
+}
+
+/* Diverts the interface's output into cap (nothing reaches the wire). */
+static void cap_begin(struct netif *nif)
+{
+	uint64_t f = net_lock_irqsave();
+	cap.n = 0;
+	cap_real_send = nif->send;
+	cap_real_xmit = nif->xmit;
+	nif->send = cap_send;
+	nif->xmit = NULL;
+	net_unlock_irqrestore(f);
+}
+
+static void cap_end(struct netif *nif)
+{
+	uint64_t f = net_lock_irqsave();
+	nif->send = cap_real_send;
+	nif->xmit = cap_real_xmit;
+	net_unlock_irqrestore(f);
+}
+
+/* The IPv4 datagram in captured frame i. */
+static bool cap_ip(unsigned i, struct ipv4_info *ip)
+{
+	struct eth_info e;
+	return i < cap.n && i < CAP_FRAMES && eth_parse(cap.f[i], cap.len[i], &e) == NET_OK &&
+	       e.type == ETH_P_IPV4 && ipv4_parse(e.payload, e.len, ip) == NET_OK;
+}
+
+/* Injects one IPv4 datagram (header built here) from src to dst. */
+static void inject(struct netif *nif, const uint8_t *src_mac, uint32_t src, uint32_t dst,
+		   uint8_t proto, uint16_t id, uint16_t frag, const void *payload, size_t len)
+{
+	static uint8_t f[ETH_HLEN + IPV4_HLEN + 1500];
+	eth_build(f, nif->mac, src_mac, ETH_P_IPV4);
+	memcpy(f + ETH_HLEN + IPV4_HLEN, payload, len);
+	ipv4_build(f + ETH_HLEN, 0, id, frag, 64, proto, src, dst, len);
+	netif_input(nif, f, ETH_HLEN + IPV4_HLEN + len);
+}
+
+#define ECHO_DATA 3000
+static int fragmented_echo(struct netif *nif, const uint8_t gw_mac[ETH_ALEN], uint32_t gw)
+{
+	static uint8_t req[ICMP_HLEN + ECHO_DATA];
+	static uint8_t data[ECHO_DATA];
+	for (size_t i = 0; i < ECHO_DATA; i++)
+		data[i] = (uint8_t)(i * 7 + 3);
+	size_t n = icmp_build_echo(req, ICMP_ECHO_REQUEST, 0x4242, 9, data, ECHO_DATA);
+	int bad = 0;
+	/* Three fragments, last first. */
+	cap_begin(nif);
+	uint64_t oks = net_mib.ip_reasm_oks;
+	inject(nif, gw_mac, gw, nif->addr, IPPROTO_ICMP, 0x777, 2960 / 8, req + 2960, n - 2960);
+	inject(nif, gw_mac, gw, nif->addr, IPPROTO_ICMP, 0x777, IPV4_MF | 1480 / 8, req + 1480, 1480);
+	inject(nif, gw_mac, gw, nif->addr, IPPROTO_ICMP, 0x777, IPV4_MF, req, 1480);
+	cap_end(nif);
+	/* The reply (3008 bytes of ICMP) leaves in three fragments too;
+	 * put them back together the way a peer would. */
+	struct reasm r;
+	reasm_init(&r, NULL);
+	struct reasm_done d = { 0 };
+	bool whole = false;
+	for (unsigned i = 0; i < cap.n; i++) {
+		struct ipv4_info ip;
+		if (!cap_ip(i, &ip) || !ipv4_is_fragment(&ip) || ip.src != nif->addr || ip.dst != gw)
+			continue;
+		if (reasm_input(&r, &ip, clock_monotonic_ns(), &d) == REASM_DONE)
+			whole = true;
+	}
+	reasm_flush(&r);
+	struct ipv4_info ip;
+	struct icmp_info ic;
+	size_t per = (nif->mtu - IPV4_HLEN) & ~7u;
+	unsigned nfrag = (unsigned)((n + per - 1) / per);
+	if (net_mib.ip_reasm_oks != oks + 1 || cap.n != nfrag || !whole ||
+	    ipv4_parse(d.data, d.len, &ip) != NET_OK ||
+	    icmp_parse(ip.payload, ip.payload_len, &ic) != NET_OK || ic.type != ICMP_ECHO_REPLY ||
+	    ic.id != 0x4242 || ic.seq != 9 || ic.data_len != ECHO_DATA ||
+	    memcmp(ic.data, data, ECHO_DATA) != 0) {
+		pr_err("net selftest: fragmented echo: reassembled %lu, %u reply frames, reply %s",
+		       net_mib.ip_reasm_oks - oks, cap.n, whole ? "malformed" : "incomplete");
+		bad = 1;
+	} else {
+		pr_info("net: fragmented echo request (3 fragments, reversed) answered in %u "
+			"fragments", cap.n);
+	}
+	if (whole)
+		reasm_release(&d);
+
+	/* A conflicting overlap: the datagram is dropped, nobody answers. */
+	uint64_t before = nif->drops.n[NET_DROP_IP_REASM];
+	cap_begin(nif);
+	inject(nif, gw_mac, gw, nif->addr, IPPROTO_ICMP, 0x778, IPV4_MF, req, 1480);
+	req[1100] ^= 0x55;
+	inject(nif, gw_mac, gw, nif->addr, IPPROTO_ICMP, 0x778, 1000 / 8, req + 1000, n - 1000);
+	req[1100] ^= 0x55;
+	cap_end(nif);
+	if (cap.n != 0 || nif->drops.n[NET_DROP_IP_REASM] != before + 1) {
+		pr_err("net selftest: conflicting overlap: %u replies, %lu reasm drops", cap.n,
+		       nif->drops.n[NET_DROP_IP_REASM] - before);
+		bad = 1;
+	}
+	return bad;
+}
+
+static int port_unreachable(struct netif *nif, const uint8_t gw_mac[ETH_ALEN], uint32_t gw)
+{
+	uint8_t u[UDP_HLEN + 12];
+	memcpy(u + UDP_HLEN, "hello, port9", 12);
+	udp_build(u, 4444, 9, gw, nif->addr, 12);
+	uint64_t out = net_mib.icmp_out_dest_unreachs;
+	cap_begin(nif);
+	inject(nif, gw_mac, gw, nif->addr, IPPROTO_UDP, 0x900, 0, u, sizeof(u));
+	unsigned unicast = cap.n;
+	struct ipv4_info ip, q;
+	struct icmp_info ic;
+	bool ok = unicast == 1 && cap_ip(0, &ip) && ip.proto == IPPROTO_ICMP && ip.dst == gw &&
+		  ip.src == nif->addr && icmp_parse(ip.payload, ip.payload_len, &ic) == NET_OK &&
+		  ic.type == ICMP_DEST_UNREACH && ic.code == 3 &&
+		  ipv4_parse_quoted(ic.data, ic.data_len, &q) == NET_OK && q.id == 0x900 &&
+		  q.proto == IPPROTO_UDP && q.payload_len == 8 && get_be16(q.payload + 2) == 9;
+	/* Not for a broadcast. */
+	udp_build(u, 4444, 9, gw, 0xffffffffu, 12);
+	inject(nif, gw_mac, gw, 0xffffffffu, IPPROTO_UDP, 0x901, 0, u, sizeof(u));
+	cap_end(nif);
+	if (!ok || cap.n != 1 || net_mib.icmp_out_dest_unreachs != out + 1) {
+		pr_err("net selftest: port unreachable: %u frames for unicast, %u in all", unicast,
+		       cap.n);
+		return 1;
+	}
+	pr_info("net: UDP to a closed port answered by ICMP port unreachable (not for broadcast)");
+	return 0;
+}
+
+static int frag_needed(struct netif *nif, const uint8_t gw_mac[ETH_ALEN], uint32_t gw)
+{
+	const uint32_t far = IP4(192, 0, 2, 1);
+	uint8_t m[ICMP_HLEN + IPV4_HLEN + 8];
+	memset(m, 0, sizeof(m));
+	m[0] = ICMP_DEST_UNREACH;
+	m[1] = 4;
+	put_be16(m + 6, 1200);
+	ipv4_build(m + ICMP_HLEN, 0, 5, IPV4_DF, 64, IPPROTO_TCP, nif->addr, far, 1460);
+	put_be16(m + ICMP_HLEN + IPV4_HLEN, 40000);
+	put_be16(m + ICMP_HLEN + IPV4_HLEN + 2, 80);
+	put_be16(m + 2, csum_fold(csum_add(0, m, sizeof(m))));
+	inject(nif, gw_mac, gw, nif->addr, IPPROTO_ICMP, 0x910, 0, m, sizeof(m));
+	struct ip_route_info ri, ri2;
+	uint64_t f = net_lock_irqsave();
+	int r1 = ip_route(far, &ri), r2 = ip_route(far + 1, &ri2);
+	net_unlock_irqrestore(f);
+	if (r1 || r2 || ri.mtu != 1200 || ri2.mtu != nif->mtu || ri.nif != nif) {
+		pr_err("net selftest: path MTU: %d/%u, other destination %d/%u", r1, ri.mtu, r2,
+		       ri2.mtu);
+		return 1;
+	}
+	pr_info("net: fragmentation needed (mtu 1200) lowered the path MTU to 192.0.2.1 only");
+	return 0;
+}
+
+static int arp_queue_and_fragments(struct netif *nif, uint32_t gw)
+{
+	const uint32_t ghost = (nif->addr & nif->netmask) | 77;
+	const uint8_t ghost_mac[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 77 };
+	static uint8_t payload[UDP_HLEN + 4000];
+	memset(payload, 'q', sizeof(payload));
+	int bad = 0;
+	cap_begin(nif);
+	/* Unknown next hop: an ARP request goes out, the datagram waits. */
+	udp_build(payload, 5000, 5001, nif->addr, ghost, 32);
+	struct ip_tx tx = { .dst = ghost, .proto = IPPROTO_UDP };
+	struct net_iov iov = { payload, UDP_HLEN + 32 };
+	uint64_t f = net_lock_irqsave();
+	int r = ip_output(&tx, &iov, 1);
+	unsigned waiting = netif_arp_pending();
+	net_unlock_irqrestore(f);
+	struct eth_info e;
+	struct arp_info a;
+	bool asked = cap.n == 1 && eth_parse(cap.f[0], cap.len[0], &e) == NET_OK &&
+		     e.type == ETH_P_ARP && arp_parse(e.payload, e.len, &a) == NET_OK &&
+		     a.op == ARP_OP_REQUEST && a.tpa == ghost;
+	/* The answer releases it to the MAC it gave. */
+	uint8_t fr[ETH_HLEN + ARP_LEN];
+	struct arp_info ans = { .op = ARP_OP_REPLY, .spa = ghost, .tpa = nif->addr };
+	memcpy(ans.sha, ghost_mac, ETH_ALEN);
+	memcpy(ans.tha, nif->mac, ETH_ALEN);
+	eth_build(fr, nif->mac, ghost_mac, ETH_P_ARP);
+	arp_build(fr + ETH_HLEN, &ans);
+	netif_input(nif, fr, sizeof(fr));
+	struct ipv4_info ip;
+	bool sent = cap.n == 2 && memcmp(cap.f[1], ghost_mac, ETH_ALEN) == 0 && cap_ip(1, &ip) &&
+		    ip.dst == ghost && ip.proto == IPPROTO_UDP;
+	if (r != 0 || waiting != 1 || !asked || !sent || netif_arp_pending() != 0) {
+		pr_err("net selftest: ARP queue: ip_output %d, %u waiting, request %d, sent %d", r,
+		       waiting, asked, sent);
+		bad = 1;
+	}
+	/* 4000 bytes of UDP without DF: three fragments of at most the MTU. */
+	cap.n = 0;
+	udp_build(payload, 5000, 5001, nif->addr, gw, 4000);
+	tx = (struct ip_tx){ .dst = gw, .proto = IPPROTO_UDP };
+	iov = (struct net_iov){ payload, sizeof(payload) };
+	uint64_t creates = net_mib.ip_frag_creates;
+	f = net_lock_irqsave();
+	r = ip_output(&tx, &iov, 1);
+	/* With DF: refused. */
+	tx.df = true;
+	int rdf = ip_output(&tx, &iov, 1);
+	net_unlock_irqrestore(f);
+	cap_end(nif);
+	size_t bytes = 0;
+	size_t per = (nif->mtu - IPV4_HLEN) & ~7u;
+	unsigned nfrag = (unsigned)((sizeof(payload) + per - 1) / per);
+	bool frags_ok = cap.n == nfrag;
+	for (unsigned i = 0; i < cap.n && frags_ok; i++) {
+		frags_ok = cap_ip(i, &ip) && ipv4_is_fragment(&ip) && ip.total_len <= nif->mtu &&
+			   (size_t)(ip.frag & IPV4_OFFMASK) * 8 == bytes;
+		bytes += ip.payload_len;
+	}
+	if (r != 0 || rdf != -EMSGSIZE || !frags_ok || bytes != sizeof(payload) ||
+	    net_mib.ip_frag_creates != creates + nfrag) {
+		pr_err("net selftest: output fragmentation: %d, df %d, %u frames, %zu bytes", r,
+		       rdf, cap.n, bytes);
+		bad = 1;
+	}
+	/* A partial checksum (the pseudo-header sum left for the device)
+	 * on a datagram that must be fragmented is completed in software;
+	 * pieces of odd lengths exercise the byte-swapped sums. */
+	cap_begin(nif);
+	for (size_t i = UDP_HLEN; i < sizeof(payload); i++)
+		payload[i] = (uint8_t)(i * 13 + 1);
+	put_be16(payload, 5000);
+	put_be16(payload + 2, 5001);
+	put_be16(payload + 4, sizeof(payload));
+	{
+		/* The field holds the folded, uncomplemented pseudo sum. */
+		uint32_t ps = csum_pseudo(nif->addr, gw, IPPROTO_UDP, sizeof(payload));
+		while (ps >> 16)
+			ps = (ps & 0xffff) + (ps >> 16);
+		put_be16(payload + 6, (uint16_t)ps);
+	}
+	struct net_iov pieces[3] = { { payload, 7 }, { payload + 7, 1001 },
+				     { payload + 1008, sizeof(payload) - 1008 } };
+	tx = (struct ip_tx){ .dst = gw, .proto = IPPROTO_UDP, .csum_partial = true,
+			     .csum_start = 0, .csum_offset = 6 };
+	f = net_lock_irqsave();
+	r = ip_output(&tx, pieces, 3);
+	net_unlock_irqrestore(f);
+	cap_end(nif);
+	struct reasm ra;
+	reasm_init(&ra, NULL);
+	struct reasm_done d = { 0 };
+	bool whole = false;
+	for (unsigned i = 0; i < cap.n; i++)
+		if (cap_ip(i, &ip) && reasm_input(&ra, &ip, clock_monotonic_ns(), &d) == REASM_DONE)
+			whole = true;
+	reasm_flush(&ra);
+	struct udp_info u;
+	enum net_drop why = NET_DROP_MAX;
+	if (whole) {
+		why = ipv4_parse(d.data, d.len, &ip);
+		if (why == NET_OK)
+			why = udp_parse(ip.payload, ip.payload_len, ip.src, ip.dst, &u);
+		reasm_release(&d);
+	}
+	if (r != 0 || !whole || why != NET_OK) {
+		pr_err("net selftest: software checksum: ip_output %d, %u frames, %s", r, cap.n,
+		       whole ? net_drop_name(why) : "incomplete");
+		bad = 1;
+	}
+	if (!bad)
+		pr_info("net: datagram queued behind ARP and sent on the reply; 4008-byte UDP "
+			"datagram sent in %u fragments; partial checksum completed in software",
+			nfrag);
+	return bad;
+}
+
+static int loopback(struct netif *nif)
+{
+	struct netif *lo = netif_find("lo");
+	if (!lo || lo->addr != IP4(127, 0, 0, 1)) {
+		pr_err("net selftest: no lo");
+		return 1;
+	}
+	int bad = 0;
+	const struct { uint32_t dst; size_t size; } pings[] = {
+		{ IP4(127, 0, 0, 1), 56 }, { IP4(127, 1, 2, 3), 56 }, { nif->addr, 56 },
+		{ IP4(127, 0, 0, 1), 30000 },   /* one frame: lo's MTU is 64 KiB */
+	};
+	uint64_t rx0 = lo->stats.rx_packets;
+	for (unsigned i = 0; i < sizeof(pings) / sizeof(pings[0]); i++) {
+		uint64_t rtt;
+		char b[16];
+		int r = net_ping(NULL, pings[i].dst, (uint16_t)(500 + i), pings[i].size,
+				 clock_monotonic_ns() + 1000 * MS, &rtt);
+		if (r < 0) {
+			pr_err("net selftest: lo: ping %s: %d", ip4_str(pings[i].dst, b), r);
+			bad = 1;
+			continue;
+		}
+		pr_info("net: lo: %zu bytes from %s: time=%lu.%03lu ms", pings[i].size + 8,
+			ip4_str(pings[i].dst, b), rtt / 1000000, rtt / 1000 % 1000);
+	}
+	/* Request and reply each crossed lo. */
+	if (lo->stats.rx_packets - rx0 != 8) {
+		pr_err("net selftest: lo: %lu frames received, expected 8",
+		       lo->stats.rx_packets - rx0);
+		bad = 1;
+	}
+	/* Many round trips: the RTT of the loopback path through netd. */
+	uint64_t tmin = UINT64_MAX, tsum = 0;
+	unsigned ok = 0;
+	for (unsigned i = 0; i < 200; i++) {
+		uint64_t rtt;
+		if (net_ping(NULL, IP4(127, 0, 0, 1), (uint16_t)(1000 + i), 56,
+			     clock_monotonic_ns() + 1000 * MS, &rtt) == 0) {
+			ok++;
+			tsum += rtt;
+			tmin = MIN(tmin, rtt);
+		}
+	}
+	if (ok != 200) {
+		pr_err("net selftest: lo: %u of 200 pings answered", ok);
+		bad = 1;
+	} else {
+		pr_info("net: lo: 200 pings: rtt min/avg = %lu.%03lu/%lu.%03lu ms", tmin / 1000000,
+			tmin / 1000 % 1000, tsum / ok / 1000000, tsum / ok / 1000 % 1000);
+	}
+	return bad;
+}
+
+static bool contains(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+	for (; *hay; hay++)
+		if (!strncmp(hay, needle, n))
+			return true;
+	return false;
+}
+
+/* /proc/net text: every interface in dev, header and value lines of
+ * snmp with the same number of fields. */
+static int proc_files(void)
+{
+	static char buf[4096];
+	int bad = 0;
+	size_t n = proc_net_dev(buf, sizeof(buf));
+	buf[MIN(n, sizeof(buf) - 1)] = 0;
+	if (n >= sizeof(buf) || !contains(buf, "  eth0:") || !contains(buf, "    lo:")) {
+		pr_err("net selftest: /proc/net/dev:\n%s", buf);
+		bad = 1;
+	}
+	n = proc_net_snmp(buf, sizeof(buf));
+	buf[MIN(n, sizeof(buf) - 1)] = 0;
+	unsigned lines = 0, fields[16];
+	const char *p = buf;
+	while (*p && lines < 16) {
+		unsigned k = 0;
+		for (; *p && *p != '\n'; p++)
+			k += *p == ' ';
+		fields[lines++] = k;
+		if (*p)
+			p++;
+	}
+	if (n >= sizeof(buf) || lines != 10 || strncmp(buf, "Ip: Forwarding", 14) != 0)
+		bad = 1;
+	for (unsigned i = 0; i + 1 < lines; i += 2)
+		if (fields[i] != fields[i + 1])
+			bad = 1;
+	if (bad)
+		pr_err("net selftest: /proc/net/snmp:\n%s", buf);
+	n = proc_net_route(buf, sizeof(buf));
+	buf[MIN(n, sizeof(buf) - 1)] = 0;
+	if (!contains(buf, "eth0\t00000000\t")) {
+		pr_err("net selftest: /proc/net/route has no default route:\n%s", buf);
+		bad = 1;
+	}
+	return bad;
+}
+
 static int net_selftest(void)
 {
 	struct netif *nif = netif_find("eth0");
@@ -242,12 +652,29 @@ static int net_selftest(void)
 		pr_err("net selftest: %s: link down", nif->name);
 		return 1;
 	}
-	uint32_t addr = cmdline_ip("net.ip", IP4(10, 0, 2, 15));
-	uint32_t gw = cmdline_ip("net.gw", IP4(10, 0, 2, 2));
-	int r = netif_set_addr(nif, addr, IP4(255, 255, 255, 0), gw);
-	if (r < 0) {
-		pr_err("net selftest: %s: cannot bring it up (%d)", nif->name, r);
-		return 1;
+	/* net_init configured it (DHCP by default, or ip=/gw=); net.ip=
+	 * and net.gw= override, for tap devices. */
+	int r;
+	if (cmdline_get(&kernel_cmdline, "net.ip") || !nif->addr) {
+		if (!nif->addr && !cmdline_get(&kernel_cmdline, "net.ip") &&
+		    !cmdline_get(&kernel_cmdline, "net"))
+			pr_err("net selftest: %s has no address: DHCP failed", nif->name);
+		uint32_t addr = cmdline_ip("net.ip", IP4(10, 0, 2, 15));
+		uint32_t gwd = cmdline_ip("net.gw", IP4(10, 0, 2, 2));
+		r = netif_set_addr(nif, addr, IP4(255, 255, 255, 0), gwd);
+		if (r < 0) {
+			pr_err("net selftest: %s: cannot bring it up (%d)", nif->name, r);
+			return 1;
+		}
+	}
+	uint32_t gw = nif->gateway ? nif->gateway : IP4(10, 0, 2, 2);
+	{
+		char a[16], g[16];
+		unsigned bits = 0;
+		for (uint32_t m = nif->netmask; m; m <<= 1)
+			bits++;
+		pr_info("net selftest: %s is %s/%u, gateway %s", nif->name, ip4_str(nif->addr, a),
+			bits, ip4_str(gw, g));
 	}
 
 	char b[16];
@@ -310,6 +737,12 @@ static int net_selftest(void)
 		pr_err("net selftest: no receive interrupt");
 		bad = 1;
 	}
+	bad |= loopback(nif);
+	bad |= fragmented_echo(nif, mac, gw);
+	bad |= port_unreachable(nif, mac, gw);
+	bad |= frag_needed(nif, mac, gw);
+	bad |= arp_queue_and_fragments(nif, gw);
+	bad |= proc_files();
 	bad |= malformed(nif, mac);
 
 	struct netif_stats *s = &nif->stats;

@@ -57,10 +57,10 @@ size_t proc_net_snmp(char *buf, size_t len)
 	       "InUnknownProtos InDiscards InDelivers OutRequests OutDiscards OutNoRoutes "
 	       "ReasmTimeout ReasmReqds ReasmOKs ReasmFails FragOKs FragFails FragCreates\n");
 	/* Forwarding 2: not a router. */
-	pb(&b, "Ip: 2 64 %lu %lu %lu 0 %lu %lu %lu %lu %lu %lu 30 %lu %lu %lu %lu %lu %lu\n",
+	pb(&b, "Ip: 2 64 %lu %lu %lu 0 %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu\n",
 	   m.ip_in_receives, m.ip_in_hdr_errors, m.ip_in_addr_errors, m.ip_in_unknown_protos,
 	   m.ip_in_discards, m.ip_in_delivers, m.ip_out_requests, m.ip_out_discards,
-	   m.ip_out_no_routes, m.ip_reasm_reqds, m.ip_reasm_oks, m.ip_reasm_fails,
+	   m.ip_out_no_routes, m.ip_reasm_timeouts, m.ip_reasm_reqds, m.ip_reasm_oks, m.ip_reasm_fails,
 	   m.ip_frag_oks, m.ip_frag_fails, m.ip_frag_creates);
 	pb(&b, "Icmp: InMsgs InErrors InCsumErrors InDestUnreachs InTimeExcds InParmProbs "
 	       "InSrcQuenchs InRedirects InEchos InEchoReps InTimestamps InTimestampReps "

@@ -1,15 +1,20 @@
 """Networking: the net self-test on QEMU's user-mode network (slirp) over
 virtio-mmio (microvm) and virtio-pci (q35, pc): virtio-net comes up with
-the MAC and MTU from its config, the gateway 10.0.2.2 is resolved by ARP
-and answers pings (four, then 600 to cycle the rings), malformed frames
-fed to the input path are counted under their drop reasons. No traffic
+the MAC and MTU from its config, eth0 gets 10.0.2.15 from slirp's DHCP
+server (or ip=/gw= on the command line), the gateway 10.0.2.2 is resolved
+by ARP and answers pings (four, then 600 to cycle the rings), lo answers
+pings to 127/8 and to our own address, crafted fragments are reassembled
+and answered in fragments, a UDP datagram to a closed port draws an ICMP
+port unreachable, fragmentation-needed lowers one path's MTU, a datagram
+waits behind ARP, malformed frames fed to the input path are counted
+under their drop reasons. /proc/net files read by busybox. No traffic
 leaves QEMU's user-mode network. The QEMU arguments are the ones
 docs/net.md gives."""
 import re
 
 import pytest
 
-from conftest import boot
+from conftest import BUSYBOX, boot
 
 MACHINES = ["microvm", "q35", "pc"]
 
@@ -24,6 +29,30 @@ def net_args(machine, dev_opts=""):
     return args
 
 
+def dhcp_ok(b):
+    """eth0 got slirp's address by DHCP, quickly (a few ms under TCG)."""
+    m = re.search(r"net: eth0: DHCP lease 10\.0\.2\.15/24 from 10\.0\.2\.2 for \d+s "
+                  r"in (\d+)\.(\d{3}) ms", b.log)
+    assert m, b
+    assert int(m.group(1)) < 100, b
+    assert "eth0: address 10.0.2.15 netmask 255.255.255.0 gateway 10.0.2.2" in b.log, b
+
+
+def ip_layer_ok(b):
+    """The IPv4 layer's self-test sections passed."""
+    for line in ("net: lo: 64 bytes from 127.0.0.1: time=",
+                 "net: lo: 64 bytes from 127.1.2.3: time=",
+                 "net: lo: 64 bytes from 10.0.2.",      # our own address, through lo
+                 "net: lo: 30008 bytes from 127.0.0.1: time=",
+                 "net: lo: 200 pings: rtt min/avg = ",
+                 "net: fragmented echo request (3 fragments, reversed) answered in ",
+                 "net: UDP to a closed port answered by ICMP port unreachable",
+                 "net: fragmentation needed (mtu 1200) lowered the path MTU",
+                 "net: datagram queued behind ARP and sent on the reply; 4008-byte UDP "
+                 "datagram sent in "):
+        assert line in b.log, (line, b)
+
+
 def selftest_ok(b):
     m = re.search(r"selftests: (\d+) ran, (\d+) failed", b.log)
     assert m and m.group(1) == "1" and m.group(2) == "0", b
@@ -35,6 +64,7 @@ def test_net_ping_gateway(machine):
     b = boot("selftest=net", machine=machine, timeout=120, extra=net_args(machine))
     selftest_ok(b)
     assert "net: eth0: 52:54:00:12:34:56, mtu 1500, link up" in b.log, b
+    dhcp_ok(b)
     assert re.search(r"net: 10\.0\.2\.2 is at 52:55:0a:00:02:02 \(ARP", b.log), b
     for seq in (1, 2, 3):
         assert re.search(rf"64 bytes from 10\.0\.2\.2: icmp_seq={seq} time=\d+\.\d{{3}} ms",
@@ -49,10 +79,13 @@ def test_net_ping_gateway(machine):
     assert rx >= 605 and tx >= 605 and txdrop == 0 and irqs > 0, b
     # Every malformed frame counted under its own reason.
     for reason in ("eth_short", "eth_type", "eth_dst", "arp_format", "ip_short", "ip_len",
-                   "ip_csum", "ip_src", "ip_not_us", "ip_reasm", "udp_csum", "udp_no_port",
-                   "tcp_opt"):
+                   "ip_csum", "ip_src", "ip_not_us", "udp_csum", "tcp_opt"):
         assert f"dropped {reason}: 1" in b.log, (reason, b)
     assert "dropped ip_ihl: 2" in b.log, b
+    # A bad fragment and a conflicting overlap; the closed-port datagrams.
+    assert "dropped ip_reasm: 2" in b.log, b
+    assert "dropped udp_no_port: 3" in b.log, b
+    ip_layer_ok(b)
     # The fuzzed input path: everything accounted for, every reply well formed.
     assert re.search(r"net: fuzz: 20000 frames in, \d+ dropped, \d+ replies \(0 malformed\)",
                      b.log), b
@@ -66,7 +99,9 @@ def test_net_smp(machine):
     b = boot("selftest=net", machine=machine, smp=4, mem="128M", timeout=120,
              extra=net_args(machine))
     selftest_ok(b)
+    dhcp_ok(b)
     assert "net: 600 pings: rtt min/avg/max" in b.log, b
+    ip_layer_ok(b)
     assert "0 malformed" in b.log, b
 
 
@@ -87,7 +122,63 @@ def test_net_static_address_from_cmdline():
     assert "eth0: address 10.0.2.20 netmask 255.255.255.0 gateway 10.0.2.2" in b.log, b
 
 
+def test_net_static_ip_and_gw():
+    """ip=/gw=/dns= configure eth0 without DHCP; the self-test runs on it."""
+    b = boot("selftest=net ip=10.0.2.30/24 gw=10.0.2.2 dns=10.0.2.3,1.1.1.1", timeout=120,
+             extra=net_args("microvm"))
+    selftest_ok(b)
+    assert "eth0: address 10.0.2.30 netmask 255.255.255.0 gateway 10.0.2.2" in b.log, b
+    assert "DHCP" not in b.log, b
+    assert "net selftest: eth0 is 10.0.2.30/24, gateway 10.0.2.2" in b.log, b
+    ip_layer_ok(b)
+
+
+def test_net_none_leaves_eth0_unconfigured():
+    b = boot("net=none -- /bin/busybox cat /proc/net/route", files={"/bin/busybox": BUSYBOX},
+             timeout=60, extra=net_args("microvm"))
+    assert b.status == 0, b
+    assert "DHCP" not in b.log and "eth0: address" not in b.log, b
+    # No route but the header.
+    assert b.stdout.decode().count("\n") == 1, b
+
+
 def test_net_without_nic_skips():
     b = boot("selftest=net", timeout=60)
     selftest_ok(b)
     assert "no network interface; skipped" in b.log, b
+    assert "DHCP" not in b.log, b
+
+
+def test_proc_net_files():
+    """busybox reads /proc/net/{dev,snmp,route,arp} after a DHCP boot; they
+    have Linux's layout; /etc/resolv.conf was written from DHCP's DNS."""
+    b = boot("-- /bin/busybox cat /proc/net/dev /proc/net/snmp /proc/net/route "
+             "/proc/net/arp /proc/net/tcp /proc/net/udp /proc/net/unix /etc/resolv.conf",
+             files={"/bin/busybox": BUSYBOX}, timeout=60, extra=net_args("q35"),
+             machine="q35")
+    assert b.status == 0, b
+    out = b.stdout.decode()
+    resolv = out[out.index("nameserver"):]
+    lines = out.splitlines()
+    assert lines[0].startswith("Inter-|   Receive"), out
+    assert lines[1].startswith(" face |bytes    packets errs drop"), out
+    dev = {l.split(":")[0].strip(): l.split(":")[1].split() for l in lines[2:4]}
+    assert set(dev) == {"eth0", "lo"}, out
+    assert all(len(v) == 16 and all(x.isdigit() for x in v) for v in dev.values()), out
+    assert int(dev["eth0"][1]) >= 2 and int(dev["eth0"][9]) >= 3, out   # DHCP exchange
+    snmp = [l for l in lines if re.match(r"(Ip|Icmp|Tcp|Udp|UdpLite): ", l)]
+    assert [l.split(":")[0] for l in snmp] == ["Ip", "Ip", "Icmp", "Icmp", "Tcp", "Tcp",
+                                               "Udp", "Udp", "UdpLite", "UdpLite"], out
+    for head, vals in zip(snmp[0::2], snmp[1::2]):
+        assert len(head.split()) == len(vals.split()), (head, vals)
+        assert all(re.fullmatch(r"-?\d+", v) for v in vals.split()[1:]), vals
+    ip = dict(zip(snmp[0].split()[1:], map(int, snmp[1].split()[1:])))
+    assert ip["Forwarding"] == 2 and ip["DefaultTTL"] == 64 and ip["InReceives"] >= 2, out
+    route = [l for l in lines if l.startswith("Iface\t") or l.startswith("eth0\t")]
+    assert route[0].split() == ["Iface", "Destination", "Gateway", "Flags", "RefCnt", "Use",
+                                "Metric", "Mask", "MTU", "Window", "IRTT"], out
+    assert "eth0\t0002000A\t00000000\t0001\t0\t0\t0\t00FFFFFF" in out, out
+    assert "eth0\t00000000\t0202000A\t0003\t0\t0\t0\t00000000" in out, out
+    assert all(len(l) == 127 for l in route), out
+    assert any(l.startswith("IP address       HW type     Flags       HW address") for l in lines)
+    assert resolv == "nameserver 10.0.2.3\n", resolv
