@@ -10,13 +10,17 @@ selftest=vnet sends bursts of echo requests through the gather xmit.
 The vnet self-test's figures (transmit frames/s, receive interrupts per
 1000 frames with and without polling/event indexes) are printed, not
 asserted."""
+import hashlib
+import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 
 import pytest
 
-from conftest import boot
+from conftest import ROOT, boot
 
 ALL_SLIRP = "mrg_rxbuf event_idx status"
 ALL_TAP = "csum tso4 guest_csum mrg_rxbuf event_idx status"
@@ -184,3 +188,110 @@ def test_measurements(capsys):
             print("  " + f"{name:15s}" + "   ".join(
                 f"{w}: {f[w][1]:4d} rx irq {f[w][2]:4d} polls {f[w][3]:4d} irq {f[w][0]:7d} fps"
                 for w in ("small", "full")))
+
+
+# --- TCP through the offloads, end to end ---------------------------------------
+
+# The peer in the namespace: takes one connection, reads to its end (the
+# guest's bytes), answers nothing, reports what came and how fast.
+SINK = r"""
+import hashlib, json, socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(1)
+s.settimeout(150)
+print("ready", flush=True)
+c, _ = s.accept()
+c.settimeout(150)
+h, n, t0 = hashlib.sha256(), 0, None
+while True:
+    d = c.recv(1 << 20)
+    if not d:
+        break
+    if t0 is None:
+        t0 = time.monotonic()
+    n += len(d)
+    h.update(d)
+secs = time.monotonic() - (t0 or time.monotonic())
+c.shutdown(socket.SHUT_WR)
+c.close()
+print(json.dumps({"bytes": n, "sha256": h.hexdigest(), "secs": secs}), flush=True)
+"""
+
+TCP_READY = os.path.exists(os.path.join(ROOT, "kernel", "net", "tcp_sock.c"))
+XFER_MIB = 16
+
+
+@pytest.fixture
+def tapns():
+    """A named network namespace holding tap vq0 (QEMU's) with the peer
+    192.168.78.1/24 on it; removed in every case."""
+    if not tap_available():
+        pytest.skip("no unshare -n / tap (needs CAP_NET_ADMIN)")
+    name = "wisp-vnet-%d" % os.getpid()
+    ip = lambda *a: subprocess.run(["ip", *a], capture_output=True, timeout=30)
+    if ip("netns", "add", name).returncode != 0:
+        pytest.skip("cannot create a network namespace")
+    try:
+        for cmd in (["link", "set", "lo", "up"], ["tuntap", "add", "dev", "vq0", "mode", "tap"],
+                    ["addr", "add", "192.168.78.1/24", "dev", "vq0"],
+                    ["link", "set", "vq0", "up"]):
+            assert ip("-n", name, *cmd).returncode == 0, cmd
+        yield name
+    finally:
+        ip("netns", "del", name)
+
+
+@pytest.mark.skipif(not TCP_READY, reason="TCP sockets (kernel/net/tcp_sock.c) not there yet")
+def test_tcp_offloads_end_to_end(tapns, tmp_path, capsys):
+    """16 MiB from the guest (net_peer xfer connect) to a Linux peer over a
+    tap with vnet headers: with TSO and checksum offload (the default),
+    without TSO, and without any offload. Every byte must arrive (sha256);
+    the throughputs are printed."""
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    import benchlib as bl
+    import netguest as ng
+    kind = os.environ.get("WISP_NET_GUEST", "wisp")
+    linux = ng.LinuxKernel.prepare() if kind == "linux" else None
+    prog = bl.build_guest_program("net_peer")
+    data = tmp_path / "send.bin"
+    data.write_bytes(os.urandom(XFER_MIB << 20))
+    want = hashlib.sha256(data.read_bytes()).hexdigest()
+    empty = tmp_path / "empty.bin"
+    empty.write_bytes(b"")
+    dev = "virtio-net-device"
+    rates = {}
+    for name, opts in (("tso+csum", []),
+                       ("csum, no tso", ["-global", dev + ".host_tso4=off"]),
+                       ("no offloads", ["-global", dev + ".host_tso4=off",
+                                        "-global", dev + ".csum=off",
+                                        "-global", dev + ".guest_csum=off"])):
+        sink = subprocess.Popen(["ip", "netns", "exec", tapns, sys.executable, "-c", SINK,
+                                 "192.168.78.1", "9000"], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, start_new_session=True)
+        g = None
+        try:
+            assert sink.stdout.readline() == b"ready\n", sink.stderr.read()
+            g = ng.Guest(kind, [prog, "xfer", "connect", "192.168.78.1", "9000", "/send.bin",
+                                "/expect.bin"],
+                         files={"/send.bin": str(data), "/expect.bin": str(empty)}, mem=256,
+                         linux=linux, workdir=str(tmp_path),
+                         tap=("vq0", "192.168.78.2/24", "192.168.78.1"),
+                         wrap=["ip", "netns", "exec", tapns], qemu_extra=opts).start()
+            out, err = sink.communicate(timeout=170)
+            res = json.loads(out.decode().splitlines()[-1])
+            assert res["bytes"] == XFER_MIB << 20 and res["sha256"] == want, (name, res,
+                                                                             g.tail())
+            assert g.wait_exit(30) is not None, g.tail()
+            assert b"net_peer: xfer ok" in g.output(), g.tail()
+            rates[name] = res["bytes"] / max(res["secs"], 1e-6) / 1e6
+        finally:
+            if sink.poll() is None:
+                os.killpg(sink.pid, 9)
+                sink.wait()
+            if g:
+                g.stop()
+    with capsys.disabled():
+        print("\nTCP guest -> tap peer, %d MiB (%s): %s" % (
+            XFER_MIB, kind, ", ".join("%s %.1f MB/s" % kv for kv in rates.items())))
