@@ -585,6 +585,15 @@ static long copy_between(struct file *in, uint64_t *ipos, struct file *out, uint
 			w += (size_t)r;
 		}
 		done += w;
+		if (w < got && !(in->mode & FMODE_STREAM)) {
+			/* A short write (a nonblocking socket that filled up):
+			 * the input offset goes back to what was written, so
+			 * no byte is skipped. */
+			if (ipos)
+				*ipos -= got - w;
+			else
+				in->pos -= got - w;
+		}
 		if (w < got || got < n || once)
 			break;
 	}
