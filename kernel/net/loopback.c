@@ -14,7 +14,8 @@
 #include "errno.h"
 
 #define LO_MTU        65536
-#define LO_QUEUE_MAX  1024      /* frames waiting for netd */
+#define LO_QUEUE_MAX  1024      /* frames waiting for netd ... */
+#define LO_QUEUE_BYTES (8u << 20)   /* ... and their bytes (64 KiB TSO frames) */
 #define LO_BATCH      64        /* per netd pass, so others get the lock */
 
 struct lo_frame {
@@ -27,6 +28,7 @@ struct netif *loopback_nif;
 static struct netif lo;
 static struct list queue = LIST_INIT(queue);
 static unsigned queued;
+static size_t queued_bytes;
 static struct net_work lo_work;
 
 static int lo_xmit(struct netif *nif, const struct net_iov *iov, int n,
@@ -39,7 +41,8 @@ static int lo_xmit(struct netif *nif, const struct net_iov *iov, int n,
 		len += iov[i].len;
 	if (len > ETH_HLEN + LO_MTU)
 		return -EMSGSIZE;
-	if (queued >= LO_QUEUE_MAX)
+	/* Full: the sender sees -ENOSPC (TCP retransmits, UDP drops). */
+	if (queued >= LO_QUEUE_MAX || queued_bytes + len > LO_QUEUE_BYTES)
 		return -ENOSPC;
 	struct lo_frame *f = kmalloc(sizeof(*f) + len);
 	if (!f)
@@ -51,6 +54,7 @@ static int lo_xmit(struct netif *nif, const struct net_iov *iov, int n,
 	}
 	list_push_back(&queue, &f->node);
 	queued++;
+	queued_bytes += f->len;
 	net_defer(&lo_work);
 	return 0;
 }
@@ -68,6 +72,7 @@ static void lo_deliver(struct net_work *w)
 		struct lo_frame *f = list_entry(queue.next, struct lo_frame, node);
 		list_remove(&f->node);
 		queued--;
+		queued_bytes -= f->len;
 		netif_input_locked(&lo, f->data, f->len, NETIF_RX_CSUM_OK);
 		kfree(f);
 	}

@@ -60,11 +60,22 @@ static void dns_add(uint32_t ip)
 /* ---- the DHCP client ---- */
 
 static struct {
-	struct netif *nif;         /* non-NULL while a client runs */
+	struct netif *nif;         /* non-NULL while a client runs (or renews) */
 	uint32_t xid;
 	bool got;                  /* reply below is new */
 	struct dhcp_reply reply;
+	/* The lease, once bound (RFC 2131 4.4.5): renew from T1 by unicast
+	 * to the server, rebind from T2 by broadcast, drop it at expiry. */
+	struct netif *bound;
+	uint32_t addr, server;
+	uint64_t t0, t1, t2, end;  /* absolute, ns */
+	bool renewing;
+	struct net_timer timer;
+	uint64_t renewals;
 } dhcp;
+
+static void lease_timer(struct net_timer *t);
+static void renewal_ack(const struct dhcp_reply *r);
 
 bool dhcp_input(struct netif *nif, const struct ipv4_info *ip, const struct udp_info *u)
 {
@@ -74,6 +85,10 @@ bool dhcp_input(struct netif *nif, const struct ipv4_info *ip, const struct udp_
 	struct dhcp_reply r;
 	if (dhcp_parse(u->payload, u->payload_len, dhcp.xid, nif->mac, &r) < 0)
 		return true;       /* port 68 is ours while we run: not a no-port drop */
+	if (dhcp.renewing) {
+		renewal_ack(&r);
+		return true;
+	}
 	/* The first answer of a round wins (several servers may offer). */
 	if (!dhcp.got) {
 		dhcp.reply = r;
@@ -147,6 +162,127 @@ static int dhcp_exchange(struct netif *nif, uint8_t type, uint32_t req_ip, uint3
 	}
 }
 
+/* ---- lease renewal (netd, net_lock held) ---- */
+
+#define SEC 1000000000ull
+
+static void lease_times(const struct dhcp_reply *r, uint64_t t0)
+{
+	uint64_t lease = r->lease_s ? r->lease_s : 3600;
+	uint64_t t1 = r->t1_s ? r->t1_s : lease / 2, t2 = r->t2_s ? r->t2_s : lease * 7 / 8;
+	/* dhcp.t1=N (seconds) brings renewal forward, for tests. */
+	const char *o = cmdline_get(&kernel_cmdline, "dhcp.t1");
+	if (o && *o >= '1' && *o <= '9') {
+		t1 = 0;
+		for (; *o >= '0' && *o <= '9' && t1 < lease; o++)
+			t1 = t1 * 10 + (uint64_t)(*o - '0');
+	}
+	if (lease == 0xffffffffu) {
+		dhcp.t1 = dhcp.t2 = dhcp.end = UINT64_MAX;   /* infinite */
+		return;
+	}
+	if (t2 > lease)
+		t2 = lease;
+	if (t1 > t2)
+		t1 = t2;
+	dhcp.t0 = t0;
+	dhcp.t1 = t0 + t1 * SEC;
+	dhcp.t2 = t0 + t2 * SEC;
+	dhcp.end = t0 + lease * SEC;
+}
+
+static void lease_start(struct netif *nif, const struct dhcp_reply *ack, uint64_t t0)
+{
+	uint64_t f = net_lock_irqsave();
+	dhcp.bound = nif;
+	dhcp.addr = ack->yiaddr;
+	dhcp.server = ack->server_id;
+	lease_times(ack, t0);
+	net_timer_init(&dhcp.timer, lease_timer, NULL);
+	if (dhcp.t1 != UINT64_MAX)
+		net_timer_arm(&dhcp.timer, dhcp.t1);
+	net_unlock_irqrestore(f);
+}
+
+/* REQUEST with ciaddr: unicast to the server while renewing, broadcast
+ * while rebinding (RFC 2131 4.3.2, 4.4.5). */
+static void renew_send(bool broadcast)
+{
+	static uint8_t m[UDP_HLEN + DHCP_MSG_MAX];
+	struct netif *nif = dhcp.bound;
+	uint32_t dst = broadcast || !dhcp.server ? 0xffffffffu : dhcp.server;
+	uint16_t secs = (uint16_t)((net_now_ns() - dhcp.t1) / SEC);
+	size_t n = dhcp_build(m + UDP_HLEN, DHCPREQUEST, dhcp.xid, nif->mac, secs, dhcp.addr, 0, 0);
+	udp_build(m, DHCP_CLIENT_PORT, DHCP_SERVER_PORT, dhcp.addr, dst, n);
+	struct ip_tx tx = { .src = dhcp.addr, .dst = dst, .proto = IPPROTO_UDP };
+	const struct net_iov iov = { m, UDP_HLEN + n };
+	if (ip_output(&tx, &iov, 1) == 0)
+		net_mib.udp_out_datagrams++;
+}
+
+static void lease_timer(struct net_timer *t)
+{
+	(void)t;
+	struct netif *nif = dhcp.bound;
+	uint64_t now = net_now_ns();
+	if (!nif)
+		return;
+	if (now >= dhcp.end) {
+		/* Expired without an answer: stop using the address. */
+		char a[16];
+		pr_warn("net: %s: DHCP lease of %s expired; address removed", nif->name,
+			ip4_str(dhcp.addr, a));
+		nif->addr = nif->netmask = nif->gateway = 0;
+		route_set_nif(nif);
+		dhcp.bound = NULL;
+		dhcp.nif = NULL;
+		dhcp.renewing = false;
+		return;
+	}
+	if (!dhcp.renewing) {
+		dhcp.renewing = true;
+		dhcp.nif = nif;
+		dhcp.xid = (uint32_t)(rdtsc() * 0x9e3779b97f4a7c15ull >> 32);
+	}
+	renew_send(now >= dhcp.t2);
+	/* Retransmit halfway to the next deadline, at least a second
+	 * apart (RFC 2131 4.4.5 says 60 s; leases here can be short). */
+	uint64_t next = now < dhcp.t2 ? dhcp.t2 : dhcp.end;
+	uint64_t wait = (next - now) / 2;
+	net_timer_arm(&dhcp.timer, now + MAX(wait, SEC));
+}
+
+static void renewal_ack(const struct dhcp_reply *r)
+{
+	struct netif *nif = dhcp.bound;
+	if (!nif || r->type == DHCPOFFER)
+		return;
+	if (r->type == DHCPNAK || r->yiaddr != dhcp.addr) {
+		/* The server took it back: drop the address (a new DISCOVER
+		 * needs a thread; the interface stays unconfigured). */
+		pr_warn("net: %s: DHCP renewal refused; address removed", nif->name);
+		nif->addr = nif->netmask = nif->gateway = 0;
+		route_set_nif(nif);
+		dhcp.bound = NULL;
+		dhcp.nif = NULL;
+		dhcp.renewing = false;
+		net_timer_cancel(&dhcp.timer);
+		return;
+	}
+	dhcp.renewing = false;
+	dhcp.nif = NULL;
+	if (r->server_id)
+		dhcp.server = r->server_id;
+	dhcp.renewals++;
+	lease_times(r, net_now_ns());
+	net_timer_cancel(&dhcp.timer);
+	if (dhcp.t1 != UINT64_MAX)
+		net_timer_arm(&dhcp.timer, dhcp.t1);
+	char a[16];
+	pr_info("net: %s: DHCP lease of %s renewed for %us", nif->name, ip4_str(dhcp.addr, a),
+		r->lease_s);
+}
+
 static int dhcp_run(struct netif *nif)
 {
 	int r = netif_up(nif);
@@ -189,6 +325,7 @@ static int dhcp_run(struct netif *nif)
 	for (unsigned i = 0; i < ack.ndns; i++)
 		dns_add(ack.dns[i]);
 	netif_set_addr(nif, ack.yiaddr, mask, ack.router);
+	lease_start(nif, &ack, start);
 	char a[16], s[16];
 	unsigned bits = 0;
 	for (uint32_t m = mask; m; m <<= 1)

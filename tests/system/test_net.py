@@ -182,3 +182,13 @@ def test_proc_net_files():
     assert all(len(l) == 127 for l in route), out
     assert any(l.startswith("IP address       HW type     Flags       HW address") for l in lines)
     assert resolv == "nameserver 10.0.2.3\n", resolv
+
+
+def test_net_dhcp_renewal():
+    """The lease is renewed at T1 (brought forward to 1 s by dhcp.t1=1) by a
+    unicast REQUEST from netd while the program runs."""
+    b = boot("dhcp.t1=1 -- /bin/busybox sleep 2", files={"/bin/busybox": BUSYBOX},
+             timeout=60, extra=net_args("microvm"))
+    assert b.status == 0, b
+    dhcp_ok(b)
+    assert "net: eth0: DHCP lease of 10.0.2.15 renewed for " in b.log, b
