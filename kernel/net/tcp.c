@@ -37,8 +37,8 @@ static void finish(struct tcp_conn *c)
 		ev |= TCP_EV_CLOSED;
 	}
 	c->pending_ev = 0;
-	if (ev)
-		c->env->event(c->env->ctx, c, ev);
+	/* called even without events: the glue re-arms its timer here */
+	c->env->event(c->env->ctx, c, ev);
 }
 
 /* ---- rings ---------------------------------------------------------- */
@@ -1040,7 +1040,7 @@ static bool ack_input(struct tcp_conn *c, const struct tcp_info *t, uint32_t seg
 		}
 		if (data > c->snd.len)
 			data = c->snd.len;
-		ring_drop(&c->snd, data, true);
+		ring_drop(&c->snd, data, false);
 		c->snd_una = ack;
 		if (SEQ_LT(c->snd_nxt, ack))
 			c->snd_nxt = ack;
@@ -1620,6 +1620,7 @@ void tcp_close(struct tcp_conn *c)
 		while ((q = c->aq_head)) {
 			unlink_child(q);
 			q->orphan = true;
+			q->closed_notified = false;   /* a reset one is reported again: freed */
 			tcp_abort(q, 0);   /* may free q (TCP_EV_CLOSED) */
 		}
 		c->state = TCP_CLOSED;
