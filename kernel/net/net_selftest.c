@@ -658,7 +658,8 @@ static int net_selftest(void)
 	if (cmdline_get(&kernel_cmdline, "net.ip") || !nif->addr) {
 		if (!nif->addr && !cmdline_get(&kernel_cmdline, "net.ip") &&
 		    !cmdline_get(&kernel_cmdline, "net"))
-			pr_err("net selftest: %s has no address: DHCP failed", nif->name);
+			pr_warn("net selftest: %s has no address (no DHCP answer); using 10.0.2.15",
+				nif->name);
 		uint32_t addr = cmdline_ip("net.ip", IP4(10, 0, 2, 15));
 		uint32_t gwd = cmdline_ip("net.gw", IP4(10, 0, 2, 2));
 		r = netif_set_addr(nif, addr, IP4(255, 255, 255, 0), gwd);

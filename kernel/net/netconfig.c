@@ -34,7 +34,7 @@ extern struct cmdline kernel_cmdline;
 #define MS 1000000ull
 #define DHCP_RETRY0_NS  (100 * MS)
 #define DHCP_RETRY_MAX  (1000 * MS)
-#define DHCP_GIVEUP_NS  (4000 * MS)
+#define DHCP_GIVEUP_NS  (3000 * MS)
 
 #define DNS_MAX 3
 static uint32_t dns_servers[DNS_MAX];

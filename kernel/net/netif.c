@@ -367,6 +367,11 @@ int netif_send_ipv4(struct netif *nif, uint32_t hop, uint8_t *hdr, size_t hlen,
 	} else if (hop == 0xffffffffu || (nif->netmask != 0xffffffffu &&
 					  hop == (nif->addr | ~nif->netmask))) {
 		memcpy(hdr, eth_broadcast, ETH_ALEN);
+	} else if ((hop >> 28) == 0xe) {
+		/* RFC 1112 6.4: 01:00:5e and the group's low 23 bits. */
+		const uint8_t m[ETH_ALEN] = { 0x01, 0x00, 0x5e, (uint8_t)(hop >> 16 & 0x7f),
+					      (uint8_t)(hop >> 8), (uint8_t)hop };
+		memcpy(hdr, m, ETH_ALEN);
 	} else {
 		uint64_t now = net_now_ns();
 		if (!arp_cache_lookup(&nif->arp, hop, now, hdr)) {

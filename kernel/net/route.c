@@ -100,8 +100,9 @@ int route_lookup(uint32_t dst, struct netif **nif, uint32_t *hop, uint32_t *src)
 	if (!best)
 		return -ENETUNREACH;
 	*nif = best->nif;
-	/* The limited broadcast goes on the link, not to the gateway. */
-	*hop = best->gw && dst != 0xffffffffu ? best->gw : dst;
+	/* The limited broadcast and multicast go on the link, not to the
+	 * gateway. */
+	*hop = best->gw && dst != 0xffffffffu && (dst >> 28) != 0xe ? best->gw : dst;
 	*src = best->nif->addr;
 	return 0;
 }
