@@ -138,6 +138,17 @@ void netif_input_flags(struct netif *nif, const void *frame, size_t len, unsigne
 
 /* ---- buffers ---- */
 
+/* Copies by 8-byte words: under TCG each iteration of a rep string
+ * instruction costs about the same whatever its width, so rep movsq moves
+ * a full frame ~8x faster than the kernel's rep movsb memcpy (selftest=vnet
+ * prints both: ~0.4 against ~3.2 us for 1514 bytes). */
+static void vnet_copy(void *dst, const void *src, size_t n)
+{
+	size_t q = n / 8, r = n % 8;
+	__asm__ volatile("rep movsq" : "+D"(dst), "+S"(src), "+c"(q) :: "memory");
+	__asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(r) :: "memory");
+}
+
 static void bufset_free(struct bufset *s)
 {
 	for (unsigned i = 0; s->blocks && i < s->nblocks; i++)
@@ -250,7 +261,7 @@ static bool rx_one(struct vnet *v)
 	bool ok = nbufs <= v->rxq->ring.num && v->rx_scratch;
 	size_t off = len - VNET_HDR_LEN;
 	if (ok && off <= v->rx_max)
-		memcpy(v->rx_scratch, buf + VNET_HDR_LEN, off);
+		vnet_copy(v->rx_scratch, buf + VNET_HDR_LEN, off);
 	rx_repost(v, buf);
 	for (unsigned i = 1; i < nbufs && i < v->rxq->ring.num; i++) {
 		uint32_t l;
@@ -262,7 +273,7 @@ static bool rx_one(struct vnet *v)
 		if (l > v->rx_buf_len || off + l > v->rx_max)
 			ok = false;
 		else if (ok)
-			memcpy(v->rx_scratch + off, b, l);
+			vnet_copy(v->rx_scratch + off, b, l);
 		off += l;
 		rx_repost(v, b);
 	}
@@ -420,7 +431,7 @@ static void iov_copy(uint8_t *dst, const struct net_iov *iov, int n, size_t skip
 			continue;
 		}
 		size_t k = MIN(iov[i].len - skip, len);
-		memcpy(dst, (const uint8_t *)iov[i].base + skip, k);
+		vnet_copy(dst, (const uint8_t *)iov[i].base + skip, k);
 		dst += k;
 		len -= k;
 		skip = 0;
@@ -694,4 +705,24 @@ uint64_t virtio_net_tx_notifies(struct netif *nif)
 {
 	struct vnet *v = nif->priv;
 	return virtio_net_is(nif) ? v->txq->nr_notifies : 0;
+}
+
+/* For the self-test: the driver's copy. */
+void virtio_net_copy(void *dst, const void *src, size_t n)
+{
+	vnet_copy(dst, src, n);
+}
+
+/* For the self-test: the average cost of telling the device about the
+ * transmit queue (a register write that exits to QEMU), over n writes.
+ * Harmless: the device finds nothing new. */
+uint64_t virtio_net_notify_ns(struct netif *nif, unsigned n)
+{
+	struct vnet *v = nif->priv;
+	if (!virtio_net_is(nif) || !n)
+		return 0;
+	uint64_t t0 = clock_monotonic_ns();
+	for (unsigned i = 0; i < n; i++)
+		v->vd->t->notify(v->vd, v->txq);
+	return (clock_monotonic_ns() - t0) / n;
 }
