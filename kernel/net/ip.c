@@ -251,10 +251,20 @@ static void reasm_rearm(void)
 		net_timer_arm(&reasm_timer, next);
 }
 
+/* RFC 1122 3.3.2: time exceeded (fragment reassembly) to the sender
+ * when the first fragment had come. */
+static void reasm_expired(const uint8_t *dgram, size_t len, void *arg)
+{
+	(void)arg;
+	struct ipv4_info ip;
+	if (ipv4_parse_quoted(dgram, len, &ip) == NET_OK && ip_is_local(ip.dst))
+		icmp_send_error(ICMP_TIME_EXCEEDED, 1, 0, &ip);
+}
+
 static void reasm_timer_fn(struct net_timer *t)
 {
 	(void)t;
-	reasm_expire(&reasm, net_now_ns());
+	reasm_expire(&reasm, net_now_ns(), reasm_expired, NULL);
 	reasm_sync_mib();
 	reasm_rearm();
 }

@@ -233,10 +233,21 @@ void reasm_release(struct reasm_done *d)
 	d->data = NULL;
 }
 
-unsigned reasm_expire(struct reasm *r, uint64_t now)
+unsigned reasm_expire(struct reasm *r, uint64_t now, reasm_expired_fn first, void *arg)
 {
 	unsigned n = 0;
 	while (r->list && now - r->list->created >= r->lim.timeout_ns) {
+		struct reasm_dgram *d = r->list;
+		if (first && d->have_first && d->mem) {
+			/* Block 0 came with the first fragment: its bytes (up
+			 * to 8, fewer only for a tiny datagram) follow the
+			 * header in the headroom. */
+			uint8_t *h = d->mem + HEADROOM - d->hlen;
+			for (unsigned i = 0; i < d->hlen; i++)
+				h[i] = d->hdr[i];
+			size_t have = d->cap < 8 ? d->cap : 8;
+			first(h, d->hlen + have, arg);
+		}
 		r->st.timeouts++;
 		drop(r, r->list);
 		n++;

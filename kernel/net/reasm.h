@@ -64,8 +64,12 @@ void reasm_init(struct reasm *r, const struct reasm_limits *lim);
 enum reasm_result reasm_input(struct reasm *r, const struct ipv4_info *ip, uint64_t now,
 			      struct reasm_done *out);
 void reasm_release(struct reasm_done *d);
-/* Drops datagrams older than the timeout; returns how many. */
-unsigned reasm_expire(struct reasm *r, uint64_t now);
+/* Drops datagrams older than the timeout; returns how many. For each
+ * whose first fragment had come, `first` (may be NULL) gets its header
+ * followed by the first min(8, bytes held) payload bytes, contiguous (for
+ * ICMP time exceeded, RFC 792: code 1, only when fragment 0 came). */
+typedef void (*reasm_expired_fn)(const uint8_t *dgram, size_t len, void *arg);
+unsigned reasm_expire(struct reasm *r, uint64_t now, reasm_expired_fn first, void *arg);
 /* When the oldest datagram expires (UINT64_MAX: none). */
 uint64_t reasm_next_expiry(const struct reasm *r);
 void reasm_flush(struct reasm *r);

@@ -75,6 +75,21 @@ static bool is_whole(const struct reasm_done *d, const uint8_t *data, size_t tot
 	       ip.src == SRC && ip.dst == DST && memcmp(ip.payload, data, total) == 0;
 }
 
+static unsigned exp_calls;
+static size_t exp_len;
+static uint16_t exp_id;
+static uint8_t exp_data[8];
+static void expired(const uint8_t *dgram, size_t len, void *arg)
+{
+	(void)arg;
+	struct ipv4_info ip;
+	exp_calls++;
+	exp_len = len;
+	CHECK(ipv4_parse_quoted(dgram, len, &ip) == NET_OK);
+	exp_id = ip.id;
+	memcpy(exp_data, ip.payload, 8);
+}
+
 static void fill(uint8_t *d, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -164,9 +179,16 @@ int main(void)
 	CHECK(feed(&r, data, 3000, 0, 1480, 13, t, &d) == REASM_HELD);
 	CHECK(feed(&r, data, 3000, 2960, 40, 13, t + 5 * S, &d) == REASM_HELD);
 	CHECK(reasm_next_expiry(&r) == t + 30 * S);
-	CHECK(reasm_expire(&r, t + 30 * S - 1) == 0 && r.n == 1);
-	CHECK(reasm_expire(&r, t + 30 * S) == 1 && r.n == 0 && r.mem == 0);
-	CHECK(r.st.timeouts == to + 1);
+	CHECK(reasm_expire(&r, t + 30 * S - 1, NULL, NULL) == 0 && r.n == 1);
+	exp_calls = 0;
+	CHECK(reasm_expire(&r, t + 30 * S, expired, NULL) == 1 && r.n == 0 && r.mem == 0);
+	/* The first fragment had come: its header and 8 bytes reported. */
+	CHECK(exp_calls == 1 && exp_len == IPV4_HLEN + 8 && exp_id == 13 &&
+	      memcmp(exp_data, data, 8) == 0);
+	/* Without the first fragment: nothing to report. */
+	CHECK(feed(&r, data, 3000, 1480, 1480, 15, t, &d) == REASM_HELD);
+	CHECK(reasm_expire(&r, t + 30 * S, expired, NULL) == 1 && exp_calls == 1);
+	CHECK(r.st.timeouts == to + 2);
 	CHECK(reasm_next_expiry(&r) == UINT64_MAX);
 	/* The late piece starts a new datagram that cannot complete alone. */
 	CHECK(feed(&r, data, 3000, 1480, 1480, 13, t + 31 * S, &d) == REASM_HELD);
@@ -297,7 +319,7 @@ int main(void)
 		dropped += !got;
 	}
 	CHECK(done > 1000);
-	reasm_expire(&r, t + 10000 * S);
+	reasm_expire(&r, t + 10000 * S, NULL, NULL);
 	CHECK(r.n == 0 && r.mem == 0);
 	CHECK(live == 0);
 	printf("reasm fuzz: %u completed, %u not; stats: reqds %lu oks %lu fails %lu "
