@@ -30,7 +30,7 @@ struct sock_full {
 static sock_create_fn families[AF_MAX] = {
 	[AF_UNIX] = unix_create,
 	[AF_INET] = inet_create,
-	/* AF_NETLINK: netlink.c registers itself once it exists */
+	[AF_NETLINK] = netlink_create,
 };
 
 void sock_register_family(int family, sock_create_fn create)

@@ -1,14 +1,76 @@
 """Sockets: the Linux socket ABI (argument errors, AF_UNIX, UDP, netlink,
 interface ioctls) through the guest programs tests/guest/sock_*.c built
 with musl (static) and glibc (dynamic)."""
+import socket
+import threading
+
 import pytest
 
-from test_abi import VARIANTS, run_guest
+from conftest import boot
+from test_abi import VARIANTS, guest_files, run_guest
+from test_net import net_args
+
+ETC = {
+    "/etc/hosts": b"127.0.0.1 localhost\n",
+    "/etc/nsswitch.conf": b"hosts: files dns\n",
+}
+
+
+def run(variant, name, args="", extra=(), timeout=120):
+    files = dict(guest_files(variant, name), **ETC)
+    return boot(f"-- /t/{name} {args}", files=files, extra=extra, timeout=timeout)
+
+
+def ok(b, name):
+    assert b.status == 0, b
+    assert f"{name}: ok\n".encode() in b.stdout, b
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-@pytest.mark.parametrize("name", ["sock_errors", "sock_unix"])
+@pytest.mark.parametrize("name", ["sock_errors", "sock_unix", "sock_udp", "sock_if"])
 def test_self_checking(variant, name):
-    b = run_guest(variant, name, timeout=120)
-    assert b.status == 0, b
-    assert f"{name}: ok\n".encode() in b.stdout, b
+    """Without a NIC: lo only."""
+    ok(run(variant, name), name)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_interfaces_with_nic(variant):
+    """eth0 from DHCP shows in getifaddrs, if_nameindex, SIOCGIF*, netlink."""
+    b = run(variant, "sock_if", "eth", extra=net_args("microvm"))
+    ok(b, "sock_if")
+    assert b"eth0 inet 10.0.2.15" in b.stdout, b
+
+
+@pytest.fixture
+def udp_echo():
+    """A UDP echo server on the host's 127.0.0.1 (slirp maps 10.0.2.2 there)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.settimeout(0.2)
+    stop = threading.Event()
+    count = [0]
+
+    def serve():
+        while not stop.is_set():
+            try:
+                data, addr = s.recvfrom(65536)
+            except socket.timeout:
+                continue
+            count[0] += 1
+            s.sendto(data, addr)
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    yield s.getsockname()[1], count
+    stop.set()
+    t.join()
+    s.close()
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_udp_to_host(variant, udp_echo):
+    port, count = udp_echo
+    b = run(variant, "sock_udp", f"host {port}", extra=net_args("microvm"))
+    ok(b, "sock_udp")
+    assert b"host echo: 5" in b.stdout, b
+    assert count[0] >= 7
