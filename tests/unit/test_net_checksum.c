@@ -52,6 +52,16 @@ int main(void)
 		size_t cut = len ? ((size_t)rand() % len) & ~(size_t)1 : 0;
 		CHECK(csum_fold(csum_add(csum_add(0, buf, cut), buf + cut, len - cut)) == whole);
 	}
+	/* Every start alignment and every length to 300 (the word-at-a-time
+	 * loop's tails), with a running sum carried in. */
+	for (size_t i = 0; i < 400; i++)
+		buf[i] = (uint8_t)rand();
+	for (size_t off = 0; off < 8; off++)
+		for (size_t len = 0; len <= 300; len++) {
+			uint32_t init = (uint32_t)rand() & 0x1ffff;
+			uint32_t raw = (uint16_t)~ref_csum(buf + off, len);
+			CHECK(csum_fold(csum_add(init, buf + off, len)) == csum_fold(init + raw));
+		}
 	/* 70,000 bytes of 0xff: many carries. */
 	memset(buf, 0xff, sizeof(buf));
 	CHECK(csum_fold(csum_add(0, buf, sizeof(buf))) == ref_csum(buf, sizeof(buf)));
