@@ -188,6 +188,19 @@ static void path_names(void)
 	EXPECT(getsockname(l, (struct sockaddr *)&b, &bl) == 0 && bl == alen &&
 	       !strcmp(b.sun_path, "/tmp/u/sock"));
 
+	/* /proc/net/unix lists it, listening (__SO_ACCEPTCON), with its path */
+	int pf = open("/proc/net/unix", O_RDONLY);
+	EXPECT(pf >= 0);
+	if (pf >= 0) {
+		static char txt[16384];
+		ssize_t k = read(pf, txt, sizeof(txt) - 1);
+		EXPECT(k > 0);
+		txt[k > 0 ? k : 0] = 0;
+		EXPECT(strstr(txt, "Num       RefCount Protocol Flags    Type St Inode Path\n") == txt);
+		EXPECT(strstr(txt, " 00010000 0001 01 ") && strstr(txt, " /tmp/u/sock\n"));
+		close(pf);
+	}
+
 	struct srv s = { .lfd = l };
 	pthread_t th;
 	pthread_create(&th, NULL, server, &s);

@@ -27,7 +27,8 @@ def ok(b, name):
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-@pytest.mark.parametrize("name", ["sock_errors", "sock_unix", "sock_udp", "sock_if"])
+@pytest.mark.parametrize("name", ["sock_errors", "sock_unix", "sock_udp", "sock_if",
+                                  "sock_restart"])
 def test_self_checking(variant, name):
     """Without a NIC: lo only."""
     ok(run(variant, name), name)
