@@ -122,12 +122,14 @@ class Guest:
     [(host_port, guest_port)]."""
 
     def __init__(self, kind, argv, files=None, ports=(), mem=256, smp=1, accel="tcg",
-                 workdir=None, linux=None):
+                 workdir=None, linux=None, tap=None, qemu_extra=(), wrap=()):
         if kind not in ("wisp", "linux"):
             raise ValueError(kind)
         self.kind, self.argv, self.files = kind, list(argv), dict(files or {})
         self.ports, self.mem, self.smp, self.accel = list(ports), mem, smp, accel
         self.linux = linux           # LinuxKernel for kind "linux"
+        # tap: (ifname, "A.B.C.D/NN", gateway) instead of user networking
+        self.tap, self.qemu_extra, self.wrap = tap, list(qemu_extra), list(wrap)
         self.proc = None
         self._own_dir = workdir is None
         self.dir = workdir or tempfile.mkdtemp(prefix="wisp-netguest-")
@@ -142,17 +144,22 @@ class Guest:
                  "-m", "%dM" % self.mem, "-c", str(self.smp)]
             for h, g in self.ports:
                 a += ["-p", "127.0.0.1:%d:%d" % (h, g)]
+            if self.tap:
+                a += ["--net", "tap:" + self.tap[0], "--ip", "%s,gw=%s" % self.tap[1:]]
             for g, h in sorted(self.files.items()):
                 a += ["--add", "%s:%s" % (h, g)]
-            return a + ["--"] + self.argv
+            return self.wrap + a + ["--"] + self.argv
         if self.linux is None:
             raise GuestError("no Linux kernel given")
         initrd = self._linux_initrd()
         fwd = "".join(",hostfwd=tcp:127.0.0.1:%d-:%d" % (h, g) for h, g in self.ports)
+        netdev = ("tap,id=n0,ifname=%s,script=no,downscript=no" % self.tap[0] if self.tap
+                  else "user,id=n0" + fwd)
         q = bl.Qemu(accel=self.accel, smp=self.smp)
-        return q.argv(self.linux.kernel, initrd, " ".join(self.linux.flags), self.mem) + [
+        return self.wrap + q.argv(self.linux.kernel, initrd, " ".join(self.linux.flags),
+                                  self.mem) + [
             "-global", "virtio-mmio.force-legacy=false",
-            "-netdev", "user,id=n0" + fwd, "-device", "virtio-net-device,netdev=n0"]
+            "-netdev", netdev, "-device", "virtio-net-device,netdev=n0"] + self.qemu_extra
 
     def _linux_initrd(self):
         root = os.path.join(self.dir, "linux-root")
@@ -194,10 +201,11 @@ class Guest:
                   "%s mount -t devtmpfs devtmpfs /dev" % bb]
         script += ["%s insmod /modules/%s || echo 'linux: insmod %s failed'" % (bb, n, n)
                    for n in names]
+        addr, gw = (self.tap[1], self.tap[2]) if self.tap else ("10.0.2.15/24", "10.0.2.2")
         script += ["%s ip link set lo up" % bb,
                    "%s ip link set eth0 up" % bb,
-                   "%s ip addr add 10.0.2.15/24 dev eth0" % bb,
-                   "%s ip route add default via 10.0.2.2" % bb,
+                   "%s ip addr add %s dev eth0" % (bb, addr),
+                   "%s ip route add default via %s" % (bb, gw),
                    "echo 'linux: program started'",
                    "cd /",
                    "exec " + " ".join(shlex.quote(x) for x in self.argv)]
@@ -221,8 +229,11 @@ class Guest:
         self.out = open(self.out_path, "wb")
         self.err = open(self.err_path, "wb")
         self.started = time.monotonic()
+        env = None
+        if self.kind == "wisp" and self.qemu_extra:
+            env = dict(os.environ, WISP_QEMU_EXTRA=" ".join(self.qemu_extra))
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.out,
-                                     stderr=self.err, start_new_session=True)
+                                     stderr=self.err, start_new_session=True, env=env)
         return self
 
     def output(self):

@@ -61,9 +61,9 @@ def guest(linux, tmp_path):
     a started Guest; all are stopped at the end of the test."""
     made = []
 
-    def start(argv, files=None, ports=(), mem=256):
+    def start(argv, files=None, ports=(), mem=256, **kw):
         g = ng.Guest(GUEST, argv, files=files, ports=ports, mem=mem, linux=linux,
-                     workdir=str(tmp_path))
+                     workdir=str(tmp_path), **kw)
         made.append(g)
         return g.start()
     yield start
@@ -264,8 +264,10 @@ def test_iperf3_both_directions(guest):
 
 # --- 16 MiB each way on one connection -----------------------------------------
 
-def duplex_client(addr, port, send_path, timeout=120):
-    """Connects, sends send_path's bytes while receiving; returns what came."""
+def duplex_client(addr, port, send_path, want, timeout=120):
+    """Connects, sends send_path's bytes while receiving `want` bytes, then
+    ends the stream (only then: the guest exits on our end of stream, and
+    a VM that powers off takes its unsent data with it); returns what came."""
     with open(send_path, "rb") as f:
         data = f.read()
     s = socket.create_connection((addr, port), timeout=timeout)
@@ -275,18 +277,22 @@ def duplex_client(addr, port, send_path, timeout=120):
     def sender():
         try:
             s.sendall(data)
-            s.shutdown(socket.SHUT_WR)
         except OSError as e:
             err.append(e)
     t = threading.Thread(target=sender)
     t.start()
-    chunks = []
+    chunks, n = [], 0
     try:
-        while True:
-            d = s.recv(1 << 16)
+        while n < want:
+            d = s.recv(min(1 << 16, want - n))
             if not d:
                 break
             chunks.append(d)
+            n += len(d)
+        t.join(timeout)
+        s.shutdown(socket.SHUT_WR)
+        # The guest's own end of stream follows.
+        s.recv(1)
     finally:
         t.join(timeout)
         s.close()
@@ -305,7 +311,87 @@ def test_net_peer_16mib_each_way(guest, tmp_path):
               mem=256)
     g.wait_ready(rb"net_peer: listening on 9000")
     time.sleep(0.2)
-    got = duplex_client("127.0.0.1", port, to_guest)
+    got = duplex_client("127.0.0.1", port, to_guest, 16 * MIB)
     assert hashlib.sha256(got).hexdigest() == sha256_file(to_host), (len(got), g.tail())
     assert g.wait_exit(30) is not None, g.tail()
     assert re.search(rb"net_peer: xfer ok sent=16777216 received=16777216", g.output()), g.tail()
+
+
+# --- a lossy, reordering link -------------------------------------------------
+
+LOSS, REORDER, DELAY_MS = 0.05, 0.10, 10
+LOSS_MIB = 16
+
+
+def _ip(*args, check=True):
+    return subprocess.run(["ip", *args], capture_output=True, timeout=30, check=check)
+
+
+@pytest.fixture
+def netns():
+    """A private network namespace with two taps: wq0 for QEMU (no address)
+    and wr0 for the peer (192.168.77.1/24). Removed in every case."""
+    need("ip")
+    if os.geteuid() != 0:
+        pytest.skip("the loss test needs root (CAP_NET_ADMIN) for a network namespace "
+                    "and tap devices")
+    name = "wisp-test-%d" % os.getpid()
+    p = _ip("netns", "add", name, check=False)
+    if p.returncode != 0:
+        pytest.skip("cannot create a network namespace: %s" % p.stderr.decode().strip())
+    try:
+        for cmd in (["link", "set", "lo", "up"],
+                    ["tuntap", "add", "dev", "wq0", "mode", "tap"],
+                    ["tuntap", "add", "dev", "wr0", "mode", "tap"],
+                    ["addr", "add", "192.168.77.1/24", "dev", "wr0"],
+                    ["link", "set", "wq0", "up"], ["link", "set", "wr0", "up"]):
+            p = _ip("-n", name, *cmd, check=False)
+            if p.returncode != 0:
+                pytest.skip("cannot set up tap devices in a namespace (ip %s): %s"
+                            % (" ".join(cmd), p.stderr.decode().strip()))
+        yield name
+    finally:
+        _ip("netns", "del", name, check=False)
+
+
+def test_loss_and_reorder(guest, netns, tmp_path):
+    """16 MiB each way on one connection across a link that drops 5% of the
+    IP frames, delays every frame 10 ms and reorders 10%, in both
+    directions; sha256 checked at both ends, in bounded time. The guest
+    connects out (net_peer xfer connect) to the peer in the namespace."""
+    prog = bl.build_guest_program("net_peer")
+    to_guest = random_file(tmp_path / "to_guest.bin", LOSS_MIB * MIB)
+    to_host = random_file(tmp_path / "to_host.bin", LOSS_MIB * MIB)
+    relay = subprocess.Popen(
+        ["ip", "netns", "exec", netns, sys.executable,
+         os.path.join(os.path.dirname(os.path.abspath(__file__)), "net_relay.py"),
+         "wq0", "wr0", "192.168.77.1", "9000", to_guest, to_host, str(LOSS), str(REORDER),
+         str(DELAY_MS), "6", "150"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        assert relay.stdout.readline() == b"ready\n", relay.stderr.read()
+        # Offloads off: the relay moves plain frames (no virtio-net header).
+        g = guest([prog, "xfer", "connect", "192.168.77.1", "9000", "/send.bin", "/expect.bin"],
+                  files={"/send.bin": to_host, "/expect.bin": to_guest},
+                  tap=("wq0", "192.168.77.2/24", "192.168.77.1"), wrap=["ip", "netns", "exec", netns],
+                  qemu_extra=["-global", "virtio-net-device.csum=off",
+                              "-global", "virtio-net-device.guest_csum=off"])
+        try:
+            out, err = relay.communicate(timeout=170)
+        except subprocess.TimeoutExpired:
+            relay.kill()
+            out, err = relay.communicate()
+        import json
+        lines = [l for l in out.decode().splitlines() if l.startswith("{")]
+        assert lines, ("the peer reported nothing", err.decode()[-2000:], g.tail())
+        res = json.loads(lines[-1])
+        print("loss test:", res)
+        assert res["ok"], (res, g.tail())
+        assert res["link"]["dropped"] > 0 and res["link"]["reordered"] > 0, res
+        assert g.wait_exit(30) is not None, g.tail()
+        assert re.search(rb"net_peer: xfer ok sent=%d received=%d" % (LOSS_MIB * MIB, LOSS_MIB * MIB),
+                         g.output()), g.tail()
+    finally:
+        if relay.poll() is None:
+            os.killpg(relay.pid, 9)
+            relay.wait()
