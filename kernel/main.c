@@ -24,6 +24,7 @@
 #include "mm/heap.h"
 #include "drivers/console.h"
 #include "fs/rootfs.h"
+#include "net/netconfig.h"
 #include "net/stack.h"
 #include "fs/initramfs.h"
 #include "fs/vfs.h"
@@ -90,6 +91,7 @@ void kernel_main(struct boot_info *bi)
 	serial_irq_init();
 	console_send_ready();
 	irq_enable();   /* the first point where interrupts can arrive */
+	net_start();    /* netd, lo, DHCP in the background (net/netconfig.h) */
 
 	if (initramfs_init(si) < 0)
 		machine_exit(EXIT_BAD_IMAGE);

@@ -27,6 +27,8 @@
 #include "lib/klog.h"
 #include "lib/printf.h"
 #include "lib/string.h"
+#include "net/netconfig.h"
+#include "sched/thread.h"
 #include "errno.h"
 
 extern struct cmdline kernel_cmdline;
@@ -47,6 +49,9 @@ unsigned net_dns_servers(uint32_t *out, unsigned max)
 		out[i] = dns_servers[i];
 	return n;
 }
+
+static uint32_t dhcp_dns[DNS_MAX];
+static unsigned ndhcp_dns;
 
 static void dns_add(uint32_t ip)
 {
@@ -283,6 +288,18 @@ static void renewal_ack(const struct dhcp_reply *r)
 		r->lease_s);
 }
 
+/* Forgets the lease (the configuration file asked for another mode). */
+static void lease_drop(void)
+{
+	uint64_t f = net_lock_irqsave();
+	if (dhcp.bound)
+		net_timer_cancel(&dhcp.timer);
+	dhcp.bound = NULL;
+	dhcp.nif = NULL;
+	dhcp.renewing = false;
+	net_unlock_irqrestore(f);
+}
+
 static int dhcp_run(struct netif *nif)
 {
 	int r = netif_up(nif);
@@ -322,8 +339,9 @@ static int dhcp_run(struct netif *nif)
 	uint32_t mask = ack.netmask ? ack.netmask
 		: (ack.yiaddr >> 31) == 0 ? ip4_mask(8)
 		: (ack.yiaddr >> 30) == 2 ? ip4_mask(16) : ip4_mask(24);
-	for (unsigned i = 0; i < ack.ndns; i++)
-		dns_add(ack.dns[i]);
+	/* Merged after dns= in net_init (this may run in the early thread). */
+	for (unsigned i = 0; i < ack.ndns && i < DNS_MAX; i++)
+		dhcp_dns[ndhcp_dns++] = ack.dns[i];
 	netif_set_addr(nif, ack.yiaddr, mask, ack.router);
 	lease_start(nif, &ack, start);
 	char a[16], s[16];
@@ -455,38 +473,107 @@ static void parse_dns(void)
 	}
 }
 
-void net_init(void)
+/* The mode the command line asks for (it may grow: /etc/wisp/config is
+ * read between net_start and net_init). */
+struct netcfg {
+	const char *mode;          /* "dhcp", "static", "none" */
+	bool have_ip;
+	uint32_t ip, mask, gw;
+};
+
+static void read_config(struct netcfg *c, bool warn)
 {
+	*c = (struct netcfg){ 0 };
+	c->mode = cmdline_get(&kernel_cmdline, "net");
+	const char *ipstr = cmdline_get(&kernel_cmdline, "ip");
+	c->have_ip = ipstr && parse_cidr(ipstr, &c->ip, &c->mask);
+	if (warn && ipstr && !c->have_ip)
+		pr_warn("net: ip=%s is not A.B.C.D/NN; ignored", ipstr);
+	if (warn)
+		parse_ip("gw", &c->gw);
+	else if (cmdline_get(&kernel_cmdline, "gw"))
+		ip4_parse(cmdline_get(&kernel_cmdline, "gw"), &c->gw);
+	if (c->mode && strcmp(c->mode, "dhcp") && strcmp(c->mode, "static") &&
+	    strcmp(c->mode, "none")) {
+		if (warn)
+			pr_warn("net: net=%s: expected dhcp, static or none; using the default",
+				c->mode);
+		c->mode = NULL;
+	}
+	if (!c->mode)
+		c->mode = c->have_ip ? "static" : "dhcp";
+}
+
+static struct thread *dhcp_thread;
+static bool dhcp_done;
+
+static void dhcp_thread_fn(void *arg)
+{
+	dhcp_run(arg);
+}
+
+/*
+ * Early start, called by main.c once interrupts are on and before the
+ * initramfs is unpacked: netd, lo, and the DHCP exchange in a thread of
+ * its own, so the lease arrives while the boot goes on (net_init waits
+ * for it). Only when the kernel command line asks for DHCP (explicitly
+ * or by default); /etc/wisp/config is read later and is honoured by
+ * net_init.
+ */
+void net_start(void)
+{
+	static bool started;
+	if (started)
+		return;
+	started = true;
 	netd_start();
 	ip_reasm_init();
 	if (loopback_init() < 0)
 		pr_err("net: cannot bring up lo");
+	struct netif *eth = netif_find("eth0");
+	struct netcfg c;
+	read_config(&c, false);
+	if (eth && eth->link_up && !strcmp(c.mode, "dhcp")) {
+		/* High class: it runs whenever its answer is in, ahead of
+		 * the unpacking boot thread. */
+		struct thread_attr a = { .sched_class = SCHED_HIGH, .cpu = -1 };
+		dhcp_thread = thread_create_attr(dhcp_thread_fn, eth, "dhcp", &a);
+		if (!dhcp_thread)
+			pr_warn("net: cannot start the DHCP thread; DHCP runs later");
+	}
+}
+
+void net_init(void)
+{
+	net_start();
+	if (dhcp_thread) {
+		thread_join(dhcp_thread);
+		dhcp_thread = NULL;
+		dhcp_done = true;
+	}
 	socket_init();
 	struct netif *eth = netif_find("eth0");
-	const char *mode = cmdline_get(&kernel_cmdline, "net");
-	const char *ipstr = cmdline_get(&kernel_cmdline, "ip");
-	uint32_t ip = 0, mask = 0, gw = 0;
-	bool have_ip = ipstr && parse_cidr(ipstr, &ip, &mask);
-	if (ipstr && !have_ip)
-		pr_warn("net: ip=%s is not A.B.C.D/NN; ignored", ipstr);
-	parse_ip("gw", &gw);
+	struct netcfg c;
+	read_config(&c, true);
 	parse_dns();
-	if (mode && strcmp(mode, "dhcp") && strcmp(mode, "static") && strcmp(mode, "none")) {
-		pr_warn("net: net=%s: expected dhcp, static or none; using the default", mode);
-		mode = NULL;
+	if (eth && dhcp_done && strcmp(c.mode, "dhcp") && eth->addr) {
+		/* The configuration file chose another mode after DHCP ran. */
+		lease_drop();
+		netif_set_addr(eth, 0, 0, 0);
 	}
-	if (!mode)
-		mode = have_ip ? "static" : "dhcp";
-	if (eth && !strcmp(mode, "static")) {
-		if (!have_ip)
+	if (eth && !strcmp(c.mode, "static")) {
+		if (!c.have_ip)
 			pr_warn("net: net=static without ip=: %s left unconfigured", eth->name);
 		else
-			netif_set_addr(eth, ip, mask, gw);
-	} else if (eth && !strcmp(mode, "dhcp") && eth->link_up) {
-		dhcp_run(eth);
+			netif_set_addr(eth, c.ip, c.mask, c.gw);
+	} else if (eth && !strcmp(c.mode, "dhcp") && eth->link_up) {
+		if (!dhcp_done)
+			dhcp_run(eth);
 		/* gw= overrides the router DHCP gave. */
-		if (gw && eth->addr)
-			netif_set_addr(eth, eth->addr, eth->netmask, gw);
+		if (c.gw && eth->addr)
+			netif_set_addr(eth, eth->addr, eth->netmask, c.gw);
 	}
+	for (unsigned i = 0; i < ndhcp_dns; i++)
+		dns_add(dhcp_dns[i]);
 	write_resolv_conf();
 }

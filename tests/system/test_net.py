@@ -192,3 +192,15 @@ def test_net_dhcp_renewal():
     assert b.status == 0, b
     dhcp_ok(b)
     assert "net: eth0: DHCP lease of 10.0.2.15 renewed for " in b.log, b
+
+
+def test_net_config_file_overrides_early_dhcp():
+    """DHCP starts before /etc/wisp/config is read; ip= from the file still
+    wins: the lease is dropped and the static address set."""
+    conf = b"ip=10.0.2.40/24 gw=10.0.2.2 -- /bin/busybox cat /proc/net/route\n"
+    b = boot("", files={"/bin/busybox": BUSYBOX, "/etc/wisp/config": conf},
+             timeout=60, extra=net_args("microvm"))
+    assert b.status == 0, b
+    assert "eth0: address 10.0.2.40 netmask 255.255.255.0 gateway 10.0.2.2" in b.log, b
+    assert b.log.rindex("address 10.0.2.40") > b.log.rindex("DHCP lease"), b
+    assert "eth0\t0002000A\t00000000\t0001" in b.stdout.decode(), b
