@@ -57,6 +57,69 @@ LINUX_ETC = {
 }
 
 
+# nginx as both guests run it: one process (no master, no daemon), logs to
+# stderr, temporary files in /tmp, a PUT location (the dav module) for uploads.
+NGINX_CONF = """\
+daemon off;
+master_process off;
+worker_processes 1;
+user root;
+error_log stderr warn;
+pid /tmp/nginx.pid;
+events { worker_connections 256; }
+http {
+    access_log off;
+    default_type application/octet-stream;
+    client_body_temp_path /tmp/nginx_body;
+    proxy_temp_path /tmp/nginx_proxy;
+    fastcgi_temp_path /tmp/nginx_fastcgi;
+    uwsgi_temp_path /tmp/nginx_uwsgi;
+    scgi_temp_path /tmp/nginx_scgi;
+    server {
+        listen 80;
+        root /www;
+        location /up/ {
+            root /tmp/www;
+            dav_methods PUT;
+            create_full_put_path on;
+            client_max_body_size 256m;
+        }
+    }
+}
+"""
+INDEX_612 = (b"<!DOCTYPE html>\n<html>\n<head>\n<title>Welcome to nginx!</title>\n"
+             b"<style>\n    body {\n        width: 35em;\n        margin: 0 auto;\n"
+             b"        font-family: Tahoma, Verdana, Arial, sans-serif;\n    }\n</style>\n"
+             b"</head>\n<body>\n<h1>Welcome to nginx!</h1>\n")
+INDEX_612 += b"<p>" + b"x" * (612 - len(INDEX_612) - len(b"</p>\n</body>\n</html>\n") - 3) \
+    + b"</p>\n</body>\n</html>\n"
+assert len(INDEX_612) == 612
+
+
+def nginx_files(workdir, big=0):
+    """The config and document root nginx runs with (both guests):
+    {guest path: host path}; big: size of a random /www/big.bin."""
+    conf = os.path.join(workdir, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(NGINX_CONF)
+    www = os.path.join(workdir, "www")
+    os.makedirs(www, exist_ok=True)
+    with open(os.path.join(www, "index.html"), "wb") as f:
+        f.write(INDEX_612)
+    if big:
+        with open(os.path.join(www, "big.bin"), "wb") as f:
+            left = big
+            while left:
+                n = min(left, 4 << 20)
+                f.write(os.urandom(n))
+                left -= n
+    return {"/etc/nginx/nginx.conf": conf, "/www": www}
+
+
+NGINX_ARGV = ["/usr/sbin/nginx", "-e", "stderr", "-p", "/tmp/", "-c", "/etc/nginx/nginx.conf"]
+
+
+
 class GuestError(Exception):
     """The guest could not be started or did not become ready."""
 

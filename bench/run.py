@@ -31,11 +31,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib as bl  # noqa: E402
 import boot  # noqa: E402
 import disk_bench  # noqa: E402
+import net_bench  # noqa: E402
 import sched_bench  # noqa: E402
 import syscall_bench  # noqa: E402
 import thread_bench  # noqa: E402
 
-BENCHMARKS = [boot, sched_bench, syscall_bench, disk_bench, thread_bench]
+BENCHMARKS = [boot, sched_bench, syscall_bench, disk_bench, thread_bench, net_bench]
 
 
 class Context:

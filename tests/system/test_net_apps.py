@@ -119,62 +119,13 @@ def test_busybox_httpd_serves_files(guest, tmp_path):
 
 # --- nginx --------------------------------------------------------------------
 
-NGINX_CONF = """\
-daemon off;
-master_process off;
-worker_processes 1;
-user root;
-error_log stderr warn;
-pid /tmp/nginx.pid;
-events { worker_connections 256; }
-http {
-    access_log off;
-    default_type application/octet-stream;
-    client_body_temp_path /tmp/nginx_body;
-    proxy_temp_path /tmp/nginx_proxy;
-    fastcgi_temp_path /tmp/nginx_fastcgi;
-    uwsgi_temp_path /tmp/nginx_uwsgi;
-    scgi_temp_path /tmp/nginx_scgi;
-    server {
-        listen 80;
-        root /www;
-        location /up/ {
-            root /tmp/www;
-            dav_methods PUT;
-            create_full_put_path on;
-            client_max_body_size 256m;
-        }
-    }
-}
-"""
-INDEX_612 = (b"<!DOCTYPE html>\n<html>\n<head>\n<title>Welcome to nginx!</title>\n"
-             b"<style>\n    body {\n        width: 35em;\n        margin: 0 auto;\n"
-             b"        font-family: Tahoma, Verdana, Arial, sans-serif;\n    }\n</style>\n"
-             b"</head>\n<body>\n<h1>Welcome to nginx!</h1>\n")
-INDEX_612 += b"<p>" + b"x" * (612 - len(INDEX_612) - len(b"</p>\n</body>\n</html>\n") - 3) \
-    + b"</p>\n</body>\n</html>\n"
-assert len(INDEX_612) == 612
-
-
-def nginx_files(tmp_path, big=0):
-    """The config and document root nginx runs with (both guests)."""
-    conf = tmp_path / "nginx.conf"
-    conf.write_text(NGINX_CONF)
-    www = tmp_path / "www"
-    www.mkdir(exist_ok=True)
-    (www / "index.html").write_bytes(INDEX_612)
-    files = {"/etc/nginx/nginx.conf": str(conf), "/www": str(www)}
-    if big:
-        random_file(www / "big.bin", big)
-    return files
-
-
-NGINX_ARGV = ["/usr/sbin/nginx", "-e", "stderr", "-p", "/tmp/", "-c", "/etc/nginx/nginx.conf"]
+NGINX_ARGV = ng.NGINX_ARGV
+INDEX_612 = ng.INDEX_612
 
 
 def test_nginx_serves_index_and_64mib_both_ways(guest, tmp_path):
     need("/usr/sbin/nginx", "curl")
-    files = nginx_files(tmp_path, big=64 * MIB)
+    files = ng.nginx_files(str(tmp_path), big=64 * MIB)
     port = ng.free_port()
     g = guest(NGINX_ARGV, files=files, ports=[(port, 80)], mem=640)
     g.wait_ready(lambda: ng.probe_http(port))
