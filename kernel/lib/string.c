@@ -4,10 +4,17 @@
 #include "lib/string.h"
 
 
+/* Eight bytes per iteration, then the tail. On hardware with fast
+ * "rep movsb" (ERMS) either form runs at memory speed; under QEMU's TCG,
+ * which runs a string instruction one iteration at a time, movsq is about
+ * 7x faster for a 1500-byte frame, and TCG is where the tests and
+ * benchmarks run. */
 void *memcpy(void *dst, const void *src, size_t n)
 {
 	void *ret = dst;
-	__asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) :: "memory");
+	size_t words = n >> 3, tail = n & 7;
+	__asm__ volatile("rep movsq" : "+D"(dst), "+S"(src), "+c"(words) :: "memory");
+	__asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(tail) :: "memory");
 	return ret;
 }
 
@@ -25,7 +32,10 @@ void *memmove(void *dst, const void *src, size_t n)
 void *memset(void *dst, int c, size_t n)
 {
 	void *ret = dst;
-	__asm__ volatile("rep stosb" : "+D"(dst), "+c"(n) : "a"(c) : "memory");
+	size_t words = n >> 3, tail = n & 7;
+	uint64_t pattern = 0x0101010101010101ull * (uint8_t)c;
+	__asm__ volatile("rep stosq" : "+D"(dst), "+c"(words) : "a"(pattern) : "memory");
+	__asm__ volatile("rep stosb" : "+D"(dst), "+c"(tail) : "a"(pattern) : "memory");
 	return ret;
 }
 

@@ -50,17 +50,28 @@ usercopy_fixups_start:
  * returns the number of bytes NOT copied (0 on success). */
 	.globl __copy_user
 	.type __copy_user, @function
+/* Words first, then the tail (see memcpy in lib/string.c for why). A
+ * fault in the word loop reports the words left plus the tail: a word
+ * that straddles the faulting page boundary counts as not copied. */
 __copy_user:
 	OPEN
 	movq %rdx, %rcx
-1:	rep movsb
+	shrq $3, %rcx
+	andl $7, %edx
+1:	rep movsq
+	movl %edx, %ecx
+3:	rep movsb
 	CLOSE
 	xorl %eax, %eax
 	ret
 2:	CLOSE
+	leaq (%rdx, %rcx, 8), %rax
+	ret
+4:	CLOSE
 	movq %rcx, %rax
 	ret
 	FIXUP 1b, 2b
+	FIXUP 3b, 4b
 	.size __copy_user, . - __copy_user
 
 /* size_t __clear_user(void *dst, size_t n): bytes NOT cleared. */
@@ -69,15 +80,23 @@ __copy_user:
 __clear_user:
 	OPEN
 	movq %rsi, %rcx
+	shrq $3, %rcx
+	andl $7, %esi
 	xorl %eax, %eax
-1:	rep stosb
+1:	rep stosq
+	movl %esi, %ecx
+3:	rep stosb
 	CLOSE
 	xorl %eax, %eax
 	ret
 2:	CLOSE
+	leaq (%rsi, %rcx, 8), %rax
+	ret
+4:	CLOSE
 	movq %rcx, %rax
 	ret
 	FIXUP 1b, 2b
+	FIXUP 3b, 4b
 	.size __clear_user, . - __clear_user
 
 /* long __strncpy_user(char *dst, const char *src, size_t n): copies up to
