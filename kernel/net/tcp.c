@@ -121,6 +121,7 @@ void tcp_conn_init(struct tcp_conn *c, const struct tcp_env *env)
 	c->ka_idle_s = 7200;
 	c->ka_intvl_s = 75;
 	c->ka_cnt = 9;
+	c->reordering = 3;
 	c->quickacks = TCP_QUICKACKS;
 	c->rcv_wscale = TCP_RCV_WSCALE;
 	c->recover = 0;
@@ -195,11 +196,30 @@ static void arm_rto(struct tcp_conn *c)
 	c->rto_at = now(c) + rto;
 }
 
+/* Tail loss probe (RFC 8985 7, simplified): two smoothed RTTs after the
+ * last send with nothing acked, one segment goes out to draw a SACK that
+ * starts fast recovery, instead of waiting for the RTO. */
+static void arm_tlp(struct tcp_conn *c)
+{
+	if (!c->srtt_us || c->in_recovery || c->snd_una == c->snd_max || c->backoff) {
+		c->tlp_at = 0;
+		return;
+	}
+	uint64_t pto = 2ull * c->srtt_us;
+	if (c->snd_max - c->snd_una <= c->mss)
+		pto += TCP_DELACK_US;   /* one segment out: the peer may delay its ACK */
+	if (pto < 10000)
+		pto = 10000;
+	uint64_t at = now(c) + pto;
+	c->tlp_at = c->rto_at && at >= c->rto_at ? 0 : at;
+}
+
 uint64_t tcp_next_deadline(const struct tcp_conn *c)
 {
 	uint64_t d = 0;
-	const uint64_t *t[] = { &c->rto_at, &c->dack_at, &c->ka_at, &c->tw_at, &c->persist_at };
-	for (unsigned i = 0; i < 5; i++)
+	const uint64_t *t[] = { &c->rto_at, &c->dack_at, &c->ka_at, &c->tw_at, &c->persist_at,
+				&c->tlp_at };
+	for (unsigned i = 0; i < 6; i++)
 		if (*t[i] && (!d || *t[i] < d))
 			d = *t[i];
 	return d;
@@ -355,14 +375,17 @@ static void send_seg(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t l
 	c->env->output(c->env->ctx, c, hdr, hlen, pl, npl, tso);
 }
 
+/* Control segments carry snd_max, not snd_nxt: after a timeout rewinds
+ * snd_nxt, an ACK with an older sequence number would be unacceptable to
+ * a peer that already has those bytes, and both ends could wait forever. */
 static void send_ack(struct tcp_conn *c)
 {
-	send_seg(c, c->snd_nxt, TCP_ACK, 0, false);
+	send_seg(c, c->snd_max, TCP_ACK, 0, false);
 }
 
 static void send_rst(struct tcp_conn *c)
 {
-	send_seg(c, c->snd_nxt, TCP_RST | TCP_ACK, 0, false);
+	send_seg(c, c->snd_max, TCP_RST | TCP_ACK, 0, false);
 }
 
 /* RFC 5961 7: challenge ACKs, at most 10 per second per connection. */
@@ -534,6 +557,8 @@ static void output(struct tcp_conn *c, bool more)
 			c->snd_max = c->snd_nxt;
 		if (!c->rto_at)
 			arm_rto(c);
+		if (!rexmit)
+			arm_tlp(c);
 		c->persist_at = 0;
 		if (fin)
 			break;
@@ -568,7 +593,7 @@ void tcp_ack_now(struct tcp_conn *c)
 
 static void cancel_timers(struct tcp_conn *c)
 {
-	c->rto_at = c->dack_at = c->ka_at = c->tw_at = c->persist_at = 0;
+	c->rto_at = c->dack_at = c->ka_at = c->tw_at = c->persist_at = c->tlp_at = 0;
 }
 
 static void unlink_child(struct tcp_conn *c)
@@ -968,6 +993,17 @@ static void sack_trim(struct tcp_conn *c)
 		c->high_sack = c->snd_una;
 }
 
+/* Duplicate ACKs that mean a loss: 3, fewer when so little is in flight
+ * and nothing new can be sent that 3 could never come (RFC 5827). */
+static unsigned dupthresh(const struct tcp_conn *c)
+{
+	uint32_t flight_segs = (c->snd_max - c->snd_una + c->mss - 1) / c->mss;
+	bool more = c->snd.len > c->snd_max - c->snd_una;
+	if (!more && flight_segs < 4)
+		return flight_segs > 1 ? flight_segs - 1 : 1;
+	return c->reordering;
+}
+
 static void enter_recovery(struct tcp_conn *c)
 {
 	uint32_t flight = c->snd_max - c->snd_una;
@@ -976,6 +1012,10 @@ static void enter_recovery(struct tcp_conn *c)
 	c->ssthresh = MAX(flight / 2, 2u * c->mss);
 	c->recover = c->snd_max;
 	c->in_recovery = true;
+	c->recovery_ts = ts_now(c);
+	c->tlp_at = 0;
+	c->round_max = c->snd_max;
+	c->stat_recoveries++;
 	c->rtt_timing = false;
 	c->bytes_acked = 0;
 	if (c->sack_ok && c->nsacked) {
@@ -1030,7 +1070,8 @@ static bool ack_input(struct tcp_conn *c, const struct tcp_info *t, uint32_t seg
 			c->persist_at = 0;
 	}
 
-	if (SEQ_GT(ack, c->snd_una)) {
+	bool advanced = SEQ_GT(ack, c->snd_una);
+	if (advanced) {
 		uint32_t acked = ack - c->snd_una;
 		uint32_t data = acked;
 		bool fin_acked = false;
@@ -1055,7 +1096,19 @@ static bool ack_input(struct tcp_conn *c, const struct tcp_info *t, uint32_t seg
 		c->backoff = 0;
 		c->probes = 0;
 		c->dupacks = 0;
-		if (c->in_recovery) {
+		if (c->in_recovery && c->ts_ok && t->opts.has_ts && t->opts.tsecr &&
+		    SEQ_LT(t->opts.tsecr, c->recovery_ts) && !c->retries) {
+			/* Eifel (RFC 3522): this ACK echoes a timestamp older than
+			 * our first retransmission, so the original got through:
+			 * the recovery was reordering, undo it and be more patient */
+			c->in_recovery = false;
+			c->cwnd = MAX(c->cwnd, c->cwnd_before_loss);
+			c->ssthresh = MAX(c->ssthresh, c->ssthresh_before_loss);
+			c->rexmit_nxt = c->snd_una;
+			if (c->reordering < 6)
+				c->reordering++;
+			c->stat_undo++;
+		} else if (c->in_recovery) {
 			if (SEQ_GEQ(ack, c->recover)) {
 				c->in_recovery = false;
 				c->cwnd = MIN(c->ssthresh, MAX(c->snd_max - c->snd_una, (uint32_t)c->mss) + c->mss);
@@ -1079,10 +1132,13 @@ static bool ack_input(struct tcp_conn *c, const struct tcp_info *t, uint32_t seg
 		}
 		if (c->cwnd > (1u << 30))
 			c->cwnd = 1u << 30;
-		if (c->snd_una == c->snd_max)
+		if (c->snd_una == c->snd_max) {
 			c->rto_at = 0;
-		else
+			c->tlp_at = 0;
+		} else {
 			arm_rto(c);
+			arm_tlp(c);
+		}
 		if (data)
 			c->pending_ev |= TCP_EV_WRITABLE;
 		if (fin_acked) {
@@ -1102,20 +1158,33 @@ static bool ack_input(struct tcp_conn *c, const struct tcp_info *t, uint32_t seg
 				break;
 			}
 		}
+	}
+	/* a retransmitted hole lost again: data sent after this round's
+	 * retransmissions got SACKed while holes remain; go round again */
+	if (c->in_recovery && c->sack_ok && c->nsacked && SEQ_GT(c->high_sack, c->round_max)) {
+		uint32_t hs, hl;
+		if (next_hole(c, c->snd_una, &hs, &hl) && SEQ_LT(hs, c->rexmit_nxt)) {
+			c->rexmit_nxt = c->snd_una;
+			c->round_max = c->snd_max;
+		}
+	}
+	if (advanced) {
+		/* a new ACK: not a duplicate */
 	} else if (ack == c->snd_una && seglen == 0 && !wnd_update &&
 		   c->snd_una != c->snd_max && !(t->flags & (TCP_SYN | TCP_FIN))) {
 		/* duplicate ACK (RFC 5681 2) */
 		c->dupacks++;
 		if (!c->in_recovery) {
-			bool lost = c->dupacks >= 3 ||
-				    (c->sack_ok && c->sacked_bytes >= 3u * c->mss);
+			unsigned thresh = dupthresh(c);
+			bool lost = c->dupacks >= thresh ||
+				    (c->sack_ok && c->sacked_bytes >= thresh * c->mss);
 			if (lost && SEQ_GEQ(c->snd_una, c->recover))
 				enter_recovery(c);
 		} else if (!(c->sack_ok && c->nsacked)) {
 			c->cwnd += c->mss;   /* NewReno inflation */
 		}
 	} else if (ack == c->snd_una && c->sack_ok && !c->in_recovery && c->snd_una != c->snd_max &&
-		   c->sacked_bytes >= 3u * c->mss && SEQ_GEQ(c->snd_una, c->recover)) {
+		   c->sacked_bytes >= dupthresh(c) * c->mss && SEQ_GEQ(c->snd_una, c->recover)) {
 		enter_recovery(c);
 	}
 	return true;
@@ -1427,6 +1496,7 @@ static void rto_fire(struct tcp_conn *c)
 		return;
 	}
 	uint32_t flight = c->snd_max - c->snd_una;
+	c->stat_rto++;
 	if (c->retries == 1) {
 		c->cwnd_before_loss = c->cwnd;
 		c->ssthresh_before_loss = c->ssthresh;
@@ -1447,6 +1517,31 @@ static void rto_fire(struct tcp_conn *c)
 	c->snd_nxt = c->snd_una;
 	output(c, false);
 	arm_rto(c);
+}
+
+static void tlp_fire(struct tcp_conn *c)
+{
+	if (!can_send_data(c) || c->in_recovery || c->snd_una == c->snd_max)
+		return;
+	/* new data when the window allows, else the last segment again */
+	uint32_t before = c->snd_max;
+	uint32_t cw = c->cwnd;
+	c->cwnd = c->snd_max - c->snd_una + c->mss;
+	output(c, false);
+	c->cwnd = cw;
+	if (c->snd_max != before)
+		return;
+	uint32_t data_end = c->fin_sent ? c->fin_seq : c->snd_una + c->snd.len;
+	if (SEQ_GT(data_end, c->snd_max))
+		data_end = c->snd_max;
+	uint32_t len = data_end - c->snd_una;
+	if (len > c->mss)
+		len = c->mss;
+	uint8_t fl = TCP_ACK;
+	if (c->fin_sent && SEQ_GT(c->snd_max, c->fin_seq))
+		fl |= TCP_FIN;
+	if (len || (fl & TCP_FIN))
+		send_seg(c, data_end - len, fl | (len ? TCP_PSH : 0), len, true);
 }
 
 static void persist_fire(struct tcp_conn *c)
@@ -1525,6 +1620,10 @@ void tcp_timer(struct tcp_conn *c)
 			c->quickacks = MAX(c->quickacks, 1u);
 			send_ack(c);
 		}
+	}
+	if (c->tlp_at && c->tlp_at <= t) {
+		c->tlp_at = 0;
+		tlp_fire(c);
 	}
 	if (c->rto_at && c->rto_at <= t)
 		rto_fire(c);

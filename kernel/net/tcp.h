@@ -53,8 +53,8 @@ const char *tcp_state_name(enum tcp_state s);
 #define TCP_FIN_TIMEOUT_US  60000000u     /* orphaned FIN_WAIT_2 */
 #define TCP_DEFAULT_MSS     536
 #define TCP_INIT_CWND       10            /* segments, RFC 6928 */
-#define TCP_OOO_MAX         8             /* out-of-order islands kept */
-#define TCP_SACK_MAX        16            /* scoreboard blocks */
+#define TCP_OOO_MAX         32            /* out-of-order islands kept */
+#define TCP_SACK_MAX        32            /* scoreboard blocks */
 #define TCP_QUICKACKS       16
 #define TCP_RCV_WSCALE      7
 
@@ -128,12 +128,16 @@ struct tcp_conn {
 	unsigned nsacked;
 	uint32_t high_sack;        /* highest SACKed sequence (valid when nsacked) */
 	uint32_t rexmit_nxt;       /* recovery: next hole byte to retransmit */
+	uint32_t round_max;        /* snd_max when this round of hole retransmissions began */
 
 	/* congestion control */
 	uint32_t cwnd, ssthresh, recover, bytes_acked;
 	unsigned dupacks;
 	bool in_recovery;
 	uint32_t cwnd_before_loss, ssthresh_before_loss;
+	uint32_t recovery_ts;      /* our TSval when recovery's first retransmission left */
+	unsigned reordering;       /* duplicate-ACK threshold (segments), grows on spurious recoveries */
+	unsigned stat_undo;
 
 	/* RTT, RTO */
 	uint32_t srtt_us, rttvar_us, rto_us, min_rtt_us;
@@ -141,7 +145,7 @@ struct tcp_conn {
 	uint64_t rtt_start;
 	bool rtt_timing;
 	unsigned backoff, retries;
-	uint64_t rto_at, dack_at, ka_at, tw_at, persist_at;   /* 0: not armed */
+	uint64_t rto_at, dack_at, ka_at, tw_at, persist_at, tlp_at;   /* 0: not armed */
 	unsigned probes;
 
 	/* acks */
@@ -196,6 +200,7 @@ struct tcp_conn {
 	uint64_t stat_in_segs, stat_out_segs, stat_retrans, stat_out_rsts, stat_in_errs;
 	uint64_t bytes_sent, bytes_received;
 	unsigned total_retrans;
+	unsigned stat_rto, stat_recoveries;
 };
 
 /* Defaults: CLOSED, buffers sizes, options off. */

@@ -49,6 +49,7 @@ static bool link_mode;   /* outputs go to the simulated link (else captured) */
 static int loss_pct, reorder_pct, dup_pct;
 static uint64_t delay_us = 1000;
 static uint64_t tso_seen;
+static bool reorder_fixed;   /* net_relay.py's model: held back delay + 5 ms */
 
 static struct tconn *T(struct tcp_conn *c) { return (struct tconn *)c; }
 
@@ -76,7 +77,7 @@ static void enqueue(uint32_t src, uint32_t dst, const uint8_t *seg, size_t len)
 	memcpy(p->buf, seg, len);
 	p->at = now_us + delay_us;
 	if (link_mode && reorder_pct && (int)(xr() % 100) < reorder_pct)
-		p->at += xr() % (3 * delay_us);
+		p->at += reorder_fixed ? delay_us + 5000 : xr() % (3 * delay_us);
 }
 
 static void emit(uint32_t src, uint32_t dst, uint8_t *seg, size_t len)
@@ -640,6 +641,12 @@ static void test_rto(void)
 	uint32_t rto = a->c.rto_us;
 	CHECK(rto >= TCP_RTO_MIN_US);
 	uint64_t t0 = now_us;
+	/* a tail loss probe first: the last segment again, the RTO stays */
+	CHECK(a->c.tlp_at && a->c.tlp_at < a->c.rto_at);
+	now_us = a->c.tlp_at;
+	tcp_timer(&a->c);
+	CHECK(pop(&s) && s.payload_len == 1000 && s.seq == a->c.iss + 1);
+	CHECK(a->c.cwnd > a->c.mss);
 	/* each timeout doubles the wait */
 	for (int i = 0; i < 4; i++) {
 		uint64_t dl = tcp_next_deadline(&a->c);
@@ -650,7 +657,7 @@ static void test_rto(void)
 		CHECK(a->c.cwnd == a->c.mss);
 		t0 = now_us;
 	}
-	CHECK(a->c.stat_retrans == 4);
+	CHECK(a->c.stat_retrans == 5);
 	/* an ACK ends it: backoff reset, no RTT sample from retransmissions (Karn) */
 	uint32_t srtt = a->c.srtt_us;
 	struct tcp_opts o = { .has_ts = true, .tsval = 300, .tsecr = 1 };
@@ -708,6 +715,7 @@ static void test_fast_retransmit(bool sack)
 	CHECK(a->c.in_recovery);
 	CHECK(pop(&s) && s.seq == base && s.payload_len == mss);
 	CHECK(a->c.stat_retrans == 1);
+	o.tsecr = a->c.recovery_ts;   /* ACKs of the retransmission, not the original */
 	if (sack) {
 		/* a second hole: 5 lost, 6..9 SACKed -> retransmit 5 after the ACK of 0..4 */
 		drain();
@@ -1006,6 +1014,10 @@ static void test_link(uint32_t seed, int loss, int reorder, int dup, size_t tota
 	CHECK(got_a == total / 2 && memcmp(src, dst_a, total / 2) == 0);
 	CHECK(b && b->rcv_fin && a->c.rcv_fin);
 	CHECK(b && (a->c.state == TCP_TIME_WAIT || b->state == TCP_TIME_WAIT));
+	if (getenv("TCPSTAT") && b)
+		fprintf(stderr, "seed %u: rto %u/%u recoveries %u/%u undo %u/%u retrans %u/%u time %.1f s\n", seed,
+			a->c.stat_rto, b->stat_rto, a->c.stat_recoveries, b->stat_recoveries, a->c.stat_undo, b->stat_undo,
+			a->c.total_retrans, b->total_retrans, (now_us - t_start) / 1e6);
 	if (a->c.state != TCP_TIME_WAIT && b->state != TCP_TIME_WAIT) fprintf(stderr, "seed %u: a=%s b=%s err %d %d reset %d %d t=%llu\n", seed, tcp_state_name(a->c.state), tcp_state_name(b->state), a->c.error, b->error, a->c.reset, b->reset, (unsigned long long)now_us);
 	if (got_b != total || !b || got_a != total / 2)
 		fprintf(stderr, "link seed %u: got %zu/%zu, %zu/%zu a=%s b=%s\n", seed, got_b, total,
