@@ -184,3 +184,16 @@ def test_build_stores_ip_and_etc_and_refuses_publish(tmp_path):
     assert p.returncode == 0, p.stderr
     assert b"net=static ip=192.168.7.2/24 gw=192.168.7.1 -- " in p.stdout, p.stdout
     assert b"127.0.0.1\tlocalhost" in p.stdout
+
+
+def test_boot_leaves_the_image_address_alone(tmp_path):
+    img = tmp_path / "ip.img"
+    p = wisp("build", "-o", str(img), "--ip", "10.0.2.20/24,gw=10.0.2.2", "--",
+             "busybox", "true")
+    assert p.returncode == 0, p.stderr
+    p = wisp("boot", str(img), "--accel", "tcg", "--verbose", "-p", "18933:80")
+    assert p.returncode == 0, p.stderr
+    assert b"net=static" not in p.stderr and b"hostfwd=tcp:127.0.0.1:18933-:80" in p.stderr
+    p = wisp("boot", str(img), "--accel", "tcg", "--verbose", "--ip", "10.0.2.20/24")
+    assert p.returncode == 0, p.stderr
+    assert b"net=static ip=10.0.2.20/24 " in p.stderr

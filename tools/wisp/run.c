@@ -612,7 +612,11 @@ static int plan_net(const struct run_opts *o, char **netdev, struct strvec *kopt
 		return -1;
 	}
 	*netdev = net_netdev_arg(&o->net);
-	net_kernel_opts(&o->net, kopts);
+	/* wisp boot: an image may carry its own ip= (wisp build --ip), which
+	 * the command line's would override; without --ip the kernel takes
+	 * the image's, or runs DHCP. */
+	if (o->mode != MODE_BOOT || o->net.ip_set || o->net.mode != NET_USER)
+		net_kernel_opts(&o->net, kopts);
 	return 0;
 }
 
@@ -817,6 +821,8 @@ void build_usage(int to_stderr)
 	      "      --format raw|qcow2  image format (default raw; qcow2 needs qemu-img)\n"
 	      "  -e, --env K=V           environment variable for the program\n"
 	      "      --add HOST[:GUEST]  add a file or directory (as for 'wisp run')\n"
+	      "      --ip A.B.C.D/NN[,gw=..][,dns=..] | dhcp  the guest's address, kept in\n"
+	      "                          the image (-p and --net are 'wisp boot' options)\n"
 	      "      --verbose           list what is packed\n"
 	      "  -h, --help              this text\n",
 	      to_stderr ? stderr : stdout);
@@ -830,8 +836,9 @@ void boot_usage(int to_stderr)
 	      "system, attached read-write as virtio disk vda). The program and its\n"
 	      "arguments come from the image's /etc/wisp/config unless given here.\n"
 	      "\n"
-	      "options: -m, -c, --timeout, --accel, --machine, --kernel, --disk,\n"
-	      "--trace-syscalls, --verbose, -e as for 'wisp run' (see 'wisp run --help').\n",
+	      "options: -m, -c, --timeout, --accel, --machine, --kernel, --disk, -p,\n"
+	      "--net, --ip, --trace-syscalls, --verbose, -e as for 'wisp run' (see\n"
+	      "'wisp run --help'). Without --ip the image's address applies, else DHCP.\n",
 	      to_stderr ? stderr : stdout);
 }
 
