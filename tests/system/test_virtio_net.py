@@ -272,7 +272,8 @@ def tapns():
 def test_tcp_offloads_end_to_end(tapns, tmp_path, capsys):
     """16 MiB from the guest (net_peer xfer connect) to a Linux peer over a
     tap with vnet headers, then 16 MiB back, with every offload (TSO and
-    checksum both ways, GUEST_TSO4), without HOST_TSO4, and without any.
+    checksum both ways, GUEST_TSO4; 1 and 2 vCPUs), without HOST_TSO4, and
+    without any.
     Every byte must arrive (sha256 at both ends); frames above 1514 bytes
     must appear on the tap exactly when TSO / GUEST_TSO4 are on; the
     throughputs are printed."""
@@ -293,10 +294,11 @@ def test_tcp_offloads_end_to_end(tapns, tmp_path, capsys):
     dev = "virtio-net-device"
     off = lambda *names: sum((["-global", "%s.%s=off" % (dev, n)] for n in names), [])
     rates = {}
-    for name, opts, tso, gtso in (
-            ("all offloads", [], True, True),
-            ("no host_tso4", off("host_tso4"), False, True),
-            ("none", off("host_tso4", "csum", "guest_csum", "guest_tso4"), False, False)):
+    for name, opts, tso, gtso, smp in (
+            ("all offloads", [], True, True, 1),
+            ("all offloads -smp 2", [], True, True, 2),
+            ("no host_tso4", off("host_tso4"), False, True, 1),
+            ("none", off("host_tso4", "csum", "guest_csum", "guest_tso4"), False, False, 1)):
         for up in (True, False):
             sink = subprocess.Popen(["ip", "netns", "exec", tapns, sys.executable, "-c", SINK,
                                      "192.168.78.1", "9000", "-" if up else str(data)],
@@ -309,7 +311,7 @@ def test_tcp_offloads_end_to_end(tapns, tmp_path, capsys):
                 g = ng.Guest(kind, [prog, "xfer", "connect", "192.168.78.1", "9000",
                                     "/send.bin", "/expect.bin"],
                              files={"/send.bin": str(send), "/expect.bin": str(expect)},
-                             mem=256, linux=linux, workdir=str(tmp_path),
+                             mem=256, smp=smp, linux=linux, workdir=str(tmp_path),
                              tap=("vq0", "192.168.78.2/24", "192.168.78.1"),
                              wrap=["ip", "netns", "exec", tapns], qemu_extra=opts).start()
                 out, err = sink.communicate(timeout=170)
