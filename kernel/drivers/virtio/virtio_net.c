@@ -134,6 +134,7 @@ struct vnet {
 	unsigned big_nfree;
 
 	uint64_t rx_refill_failed, rx_bad, rx_merged, rx_toobig, rx_csum_ok;
+	uint64_t rx_handoffs;        /* budgets the interrupt left to the thread */
 	uint64_t tx_nospc, tx_tso, tx_csum_sw;
 	unsigned link_changes;
 };
@@ -318,6 +319,7 @@ static void rx_run(struct vnet *v, bool in_irq)
 	for (;;) {
 		if (rx_poll(v, VNET_BUDGET) == VNET_BUDGET) {
 			if (in_irq && v->rx_thread) {
+				v->rx_handoffs++;
 				uint64_t f = wq_lock(&v->rx_wq);
 				v->rx_sched = true;
 				wq_wake_locked(&v->rx_wq, 1);
@@ -721,6 +723,13 @@ uint64_t virtio_net_tx_notifies(struct netif *nif)
 {
 	struct vnet *v = nif->priv;
 	return virtio_net_is(nif) ? v->txq->nr_notifies : 0;
+}
+
+/* For the self-test: receive work the interrupt left to the thread. */
+uint64_t virtio_net_rx_handoffs(struct netif *nif)
+{
+	struct vnet *v = nif->priv;
+	return virtio_net_is(nif) ? v->rx_handoffs : 0;
 }
 
 /* For the self-test: link changes seen by the configuration interrupt. */

@@ -27,6 +27,7 @@ uint64_t virtio_net_rx_interrupts(struct netif *nif);
 uint64_t virtio_net_notify_ns(struct netif *nif, unsigned n);
 void virtio_net_copy(void *dst, const void *src, size_t n);
 unsigned virtio_net_link_changes(struct netif *nif);
+uint64_t virtio_net_rx_handoffs(struct netif *nif);
 
 /* What a transmit costs besides the device: the copy of a full frame
  * against one notification (why xmit copies rather than waiting to
@@ -66,7 +67,7 @@ static int copy_vs_notify(struct netif *nif)
 #define MS 1000000ull
 
 struct burst {
-	uint64_t tx_ns, rx, irqs, polls, notifies, nospc, dev_irqs;
+	uint64_t tx_ns, rx, irqs, polls, notifies, nospc, dev_irqs, handoffs;
 };
 
 /* n echo requests of `data` bytes to the gateway; waits up to 2 s for
@@ -80,7 +81,7 @@ static int burst(struct netif *nif, const uint8_t gw_mac[ETH_ALEN], unsigned n, 
 		return -ENOMEM;
 	uint64_t rx0 = nif->stats.rx_packets, irq0 = nif->stats.rx_interrupts;
 	uint64_t poll0 = nif->stats.rx_polls, not0 = virtio_net_tx_notifies(nif);
-	uint64_t dev0 = virtio_net_rx_interrupts(nif);
+	uint64_t dev0 = virtio_net_rx_interrupts(nif), hand0 = virtio_net_rx_handoffs(nif);
 	size_t eh = eth_build(f, gw_mac, nif->mac, ETH_P_IPV4);
 	uint64_t t0 = clock_monotonic_ns(), deadline = t0 + 5000 * MS;
 	unsigned sent = 0;
@@ -128,6 +129,7 @@ static int burst(struct netif *nif, const uint8_t gw_mac[ETH_ALEN], unsigned n, 
 	b->polls = nif->stats.rx_polls - poll0;
 	b->notifies = virtio_net_tx_notifies(nif) - not0;
 	b->dev_irqs = virtio_net_rx_interrupts(nif) - dev0;
+	b->handoffs = virtio_net_rx_handoffs(nif) - hand0;
 	return 0;
 }
 
@@ -140,9 +142,9 @@ static void report(const char *what, unsigned n, size_t len, const struct burst 
 		"%lu notifications, %lu ring-full retries", what, n, len, b->tx_ns / 1000, fps,
 		fps * len / 1000000, fps * len / 10000 % 100, b->notifies, b->nospc);
 	pr_info("vnet: %s: rx %lu frames, %lu interrupts (%lu per 1000 frames), %lu polls "
-		"(%lu per 1000); %lu device interrupts in all (%lu per 1000 frames sent)", what,
-		b->rx, b->irqs, per_k, b->polls, polls_k, b->dev_irqs,
-		b->dev_irqs * 1000 / (n ? n : 1));
+		"(%lu per 1000); %lu device interrupts in all (%lu per 1000 frames sent); "
+		"%lu budgets left to the thread", what, b->rx, b->irqs, per_k, b->polls, polls_k,
+		b->dev_irqs, b->dev_irqs * 1000 / (n ? n : 1), b->handoffs);
 }
 
 /* vnet.link_wait=1: the host turns the link off and on again (QEMU's
@@ -206,7 +208,7 @@ static int vnet_selftest(void)
 				return 1;
 			sum.tx_ns += b.tx_ns, sum.rx += b.rx, sum.irqs += b.irqs;
 			sum.polls += b.polls, sum.notifies += b.notifies, sum.nospc += b.nospc;
-			sum.dev_irqs += b.dev_irqs;
+			sum.dev_irqs += b.dev_irqs, sum.handoffs += b.handoffs;
 		}
 		report(k ? "full" : "small", n * reps, ETH_HLEN + 20 + 8 + sizes[k], &sum);
 		bad |= sum.rx < n * reps / 2;
