@@ -201,7 +201,7 @@ static void arm_rto(struct tcp_conn *c)
  * starts fast recovery, instead of waiting for the RTO. */
 static void arm_tlp(struct tcp_conn *c)
 {
-	if (!c->srtt_us || c->in_recovery || c->snd_una == c->snd_max || c->backoff) {
+	if (!c->srtt_us || c->snd_una == c->snd_max || c->backoff) {
 		c->tlp_at = 0;
 		return;
 	}
@@ -1013,7 +1013,6 @@ static void enter_recovery(struct tcp_conn *c)
 	c->recover = c->snd_max;
 	c->in_recovery = true;
 	c->recovery_ts = ts_now(c);
-	c->tlp_at = 0;
 	c->round_max = c->snd_max;
 	c->stat_recoveries++;
 	c->rtt_timing = false;
@@ -1037,6 +1036,7 @@ static void enter_recovery(struct tcp_conn *c)
 			send_seg(c, c->snd_una, TCP_ACK, len, true);
 		c->cwnd = c->ssthresh + 3u * c->mss;
 	}
+	arm_tlp(c);
 }
 
 /* Processes the ACK field; false: drop the segment. */
@@ -1053,9 +1053,15 @@ static bool ack_input(struct tcp_conn *c, const struct tcp_info *t, uint32_t seg
 		challenge_ack(c);
 		return false;
 	}
-	if (c->sack_ok)
+	uint32_t sacked_before = c->sacked_bytes;
+	if (c->sack_ok && t->opts.nsack) {
 		for (unsigned i = 0; i < t->opts.nsack; i++)
 			sack_add(c, t->opts.sack[i][0], t->opts.sack[i][1]);
+		sack_trim(c);
+	}
+	/* new SACK information makes an ACK a duplicate whatever its window
+	 * says (RFC 6675 counts SACKed bytes, not identical ACKs) */
+	bool sack_news = c->sacked_bytes > sacked_before;
 
 	uint32_t wnd = (uint32_t)t->window << c->snd_wscale;
 	bool wnd_update = false;
@@ -1170,7 +1176,7 @@ static bool ack_input(struct tcp_conn *c, const struct tcp_info *t, uint32_t seg
 	}
 	if (advanced) {
 		/* a new ACK: not a duplicate */
-	} else if (ack == c->snd_una && seglen == 0 && !wnd_update &&
+	} else if (ack == c->snd_una && seglen == 0 && (!wnd_update || sack_news) &&
 		   c->snd_una != c->snd_max && !(t->flags & (TCP_SYN | TCP_FIN))) {
 		/* duplicate ACK (RFC 5681 2) */
 		c->dupacks++;
@@ -1521,8 +1527,24 @@ static void rto_fire(struct tcp_conn *c)
 
 static void tlp_fire(struct tcp_conn *c)
 {
-	if (!can_send_data(c) || c->in_recovery || c->snd_una == c->snd_max)
+	if (!can_send_data(c) || c->snd_una == c->snd_max)
 		return;
+	if (c->in_recovery) {
+		/* recovery stalled (a retransmission lost and nothing after it
+		 * to tell): the first hole again, and a new round */
+		uint32_t hs, hl;
+		c->rexmit_nxt = c->snd_una;
+		c->round_max = c->snd_max;
+		if (c->sack_ok && c->nsacked && next_hole(c, c->snd_una, &hs, &hl)) {
+			hl = MIN(hl, (uint32_t)c->mss);
+			send_seg(c, hs, TCP_ACK, hl, true);
+			c->rexmit_nxt = hs + hl;
+		} else if (c->snd.len) {
+			send_seg(c, c->snd_una, TCP_ACK, MIN((uint32_t)c->mss, c->snd.len), true);
+		}
+		arm_tlp(c);
+		return;
+	}
 	/* new data when the window allows, else the last segment again */
 	uint32_t before = c->snd_max;
 	uint32_t cw = c->cwnd;
