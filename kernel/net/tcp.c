@@ -1700,11 +1700,15 @@ void tcp_rcv_consume(struct tcp_conn *c, uint32_t n)
 	ring_drop(&c->rcv, n, c->nooo == 0);
 	if (tcp_synchronized(c) && c->state != TCP_TIME_WAIT && c->state != TCP_CLOSED &&
 	    !c->rcv_fin) {
-		uint32_t after = tcp_rcv_window(c);
-		/* a window update when it grew by two segments or doubled
-		 * (RFC 9293 3.8.6.2.2; Linux's __tcp_cleanup_rbuf) */
-		if (after > before && (after - before >= 2u * c->adv_mss || after >= 2 * before))
-			send_ack(c);
+		/* a window update only when the window the peer knows has
+		 * shrunk to half the buffer or less and would at least double
+		 * (Linux's __tcp_cleanup_rbuf): otherwise the ACKs that data
+		 * draws anyway carry it */
+		if (2 * before <= c->rcv.size) {
+			uint32_t after = tcp_rcv_window(c);
+			if (after >= 2 * before && after >= c->adv_mss)
+				send_ack(c);
+		}
 	}
 	finish(c);
 }

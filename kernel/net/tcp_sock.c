@@ -273,16 +273,17 @@ static int env_output(void *ctx, struct tcp_conn *c, uint8_t *hdr, unsigned hlen
 
 static void tcp_sock_free(struct tcp_sock *ts);
 
+/* Lazily: the timer is re-armed only when the module's deadline comes
+ * before the armed one. A deadline that moved later (the RTO restarts on
+ * every ACK) lets the timer fire early once and re-arm then, instead of a
+ * sorted-list insertion per ACK. */
 static void timer_sync(struct tcp_sock *ts)
 {
 	uint64_t d = tcp_next_deadline(&ts->c);
-	if (d == ts->timer_at)
+	if (!d || (ts->timer_at && ts->timer_at <= d))
 		return;
 	ts->timer_at = d;
-	if (!d)
-		net_timer_cancel(&ts->timer);
-	else
-		net_timer_arm(&ts->timer, d * 1000);
+	net_timer_arm(&ts->timer, d * 1000);
 }
 
 static void mib_sync(struct tcp_sock *ts)
