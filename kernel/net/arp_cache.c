@@ -10,7 +10,7 @@ void arp_cache_init(struct arp_cache *c)
 static bool expired(const struct arp_entry *e, uint64_t now)
 {
 	if (e->state == ARP_REACHABLE)
-		return now - e->updated >= ARP_REACHABLE_NS;
+		return now - e->updated >= ARP_REACHABLE_NS + ARP_STALE_NS;
 	if (e->state == ARP_INCOMPLETE)
 		return now - e->updated >= ARP_INCOMPLETE_NS;
 	return false;
@@ -49,15 +49,27 @@ static struct arp_entry *alloc(struct arp_cache *c, uint32_t ip, uint64_t now)
 	return victim;
 }
 
-bool arp_cache_lookup(struct arp_cache *c, uint32_t ip, uint64_t now, uint8_t mac[6])
+bool arp_cache_lookup_probe(struct arp_cache *c, uint32_t ip, uint64_t now, uint8_t mac[6],
+			    bool *refresh)
 {
 	struct arp_entry *e = find(c, ip, now);
+	*refresh = false;
 	if (!e || e->state != ARP_REACHABLE)
 		return false;
 	e->used = now;
 	for (int i = 0; i < 6; i++)
 		mac[i] = e->mac[i];
+	if (now - e->updated >= ARP_REACHABLE_NS && now - e->requested >= ARP_RETRY_NS) {
+		e->requested = now;
+		*refresh = true;
+	}
 	return true;
+}
+
+bool arp_cache_lookup(struct arp_cache *c, uint32_t ip, uint64_t now, uint8_t mac[6])
+{
+	bool refresh;
+	return arp_cache_lookup_probe(c, ip, now, mac, &refresh);
 }
 
 void arp_cache_update(struct arp_cache *c, uint32_t ip, const uint8_t mac[6], uint64_t now,

@@ -4,11 +4,13 @@
  * holds the lock.
  *
  * Entries are INCOMPLETE (a request is out; we have no MAC) or REACHABLE
- * (a MAC heard at `updated`, valid for ARP_REACHABLE_NS). An incomplete
+ * (a MAC heard at `updated`, fresh for ARP_REACHABLE_NS). An incomplete
  * entry is retried every ARP_RETRY_NS and given up after ARP_INCOMPLETE_NS.
- * A full table evicts the entry used least recently. Later: queue the
- * packets waiting on an incomplete entry, probe before expiry (RFC 1122
- * 2.3.2.1) instead of dropping.
+ * A reachable entry older than ARP_REACHABLE_NS is stale: still used for
+ * ARP_STALE_NS more while requests (one per ARP_RETRY_NS, asked for by
+ * arp_cache_lookup_probe) try to refresh it, so traffic to a busy
+ * neighbour never stops for ARP (RFC 1122 2.3.2.1); then it expires.
+ * A full table evicts the entry used least recently.
  */
 #pragma once
 #include <stdbool.h>
@@ -18,6 +20,7 @@
 #define ARP_REACHABLE_NS   (60ull * 1000000000)
 #define ARP_RETRY_NS       (1ull * 1000000000)
 #define ARP_INCOMPLETE_NS  (3ull * 1000000000)
+#define ARP_STALE_NS       (30ull * 1000000000)
 
 enum arp_state { ARP_FREE, ARP_INCOMPLETE, ARP_REACHABLE };
 
@@ -35,8 +38,12 @@ struct arp_cache {
 };
 
 void arp_cache_init(struct arp_cache *c);
-/* The MAC for ip, if known and fresh: true and *mac filled. */
+/* The MAC for ip, if known (fresh or stale): true and *mac filled. */
 bool arp_cache_lookup(struct arp_cache *c, uint32_t ip, uint64_t now, uint8_t mac[6]);
+/* The same; *refresh tells whether the entry is stale and a request to
+ * refresh it should be sent now (paced by ARP_RETRY_NS). */
+bool arp_cache_lookup_probe(struct arp_cache *c, uint32_t ip, uint64_t now, uint8_t mac[6],
+			    bool *refresh);
 /* Records ip -> mac heard now. `create`: make an entry if there is none
  * (we were asked or asked ourselves); otherwise only refresh one that
  * exists (RFC 826: the merge flag). */

@@ -374,7 +374,13 @@ int netif_send_ipv4(struct netif *nif, uint32_t hop, uint8_t *hdr, size_t hlen,
 		memcpy(hdr, m, ETH_ALEN);
 	} else {
 		uint64_t now = net_now_ns();
-		if (!arp_cache_lookup(&nif->arp, hop, now, hdr)) {
+		bool refresh;
+		if (arp_cache_lookup_probe(&nif->arp, hop, now, hdr, &refresh)) {
+			/* Stale: keep sending while a request refreshes it. */
+			if (refresh)
+				arp_send_locked(nif, ARP_OP_REQUEST, eth_broadcast,
+						(const uint8_t[ETH_ALEN]){ 0 }, hop);
+		} else {
 			if (arp_cache_want(&nif->arp, hop, now))
 				arp_send_locked(nif, ARP_OP_REQUEST, eth_broadcast,
 						(const uint8_t[ETH_ALEN]){ 0 }, hop);

@@ -132,7 +132,8 @@ size_t proc_net_arp(char *buf, size_t len)
 			const struct arp_entry *e = &n->arp.e[i];
 			if (e->state == ARP_FREE)
 				continue;
-			bool ok = e->state == ARP_REACHABLE && now - e->updated < ARP_REACHABLE_NS;
+			bool ok = e->state == ARP_REACHABLE &&
+				  now - e->updated < ARP_REACHABLE_NS + ARP_STALE_NS;
 			if (e->state == ARP_REACHABLE && !ok)
 				continue;
 			char a[16], mac[18];

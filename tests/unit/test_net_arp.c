@@ -34,13 +34,30 @@ int main(void)
 	/* A new MAC replaces the old. */
 	arp_cache_update(&c, 2, m1, t + 5 * S, false);
 	CHECK(arp_cache_lookup(&c, 2, t + 5 * S, mac) && memcmp(mac, m1, 6) == 0);
-	/* Expiry: 60 s after it was heard, lookups fail, want asks again. */
+	/* Stale: 60 s after it was heard the MAC is still used, and a
+	 * refresh request is asked for once a second; an answer makes it
+	 * fresh again. */
 	uint64_t heard = t + 4 * S;
-	CHECK(arp_cache_lookup(&c, 1, heard + ARP_REACHABLE_NS - 1, mac));
-	CHECK(!arp_cache_lookup(&c, 1, heard + ARP_REACHABLE_NS, mac));
-	CHECK(arp_cache_want(&c, 1, heard + ARP_REACHABLE_NS));
+	bool refresh;
+	CHECK(arp_cache_lookup_probe(&c, 1, heard + ARP_REACHABLE_NS - 1, mac, &refresh) &&
+	      !refresh);
+	CHECK(arp_cache_lookup_probe(&c, 1, heard + ARP_REACHABLE_NS, mac, &refresh) && refresh);
+	CHECK(arp_cache_lookup_probe(&c, 1, heard + ARP_REACHABLE_NS + S / 2, mac, &refresh) &&
+	      !refresh);
+	CHECK(arp_cache_lookup_probe(&c, 1, heard + ARP_REACHABLE_NS + S, mac, &refresh) && refresh);
+	CHECK(!arp_cache_want(&c, 1, heard + ARP_REACHABLE_NS + S));     /* still known */
+	arp_cache_update(&c, 1, m1, heard + ARP_REACHABLE_NS + 2 * S, false);
+	CHECK(arp_cache_lookup_probe(&c, 1, heard + ARP_REACHABLE_NS + 3 * S, mac, &refresh) &&
+	      !refresh);
+	heard += ARP_REACHABLE_NS + 2 * S;
+	/* Expiry: the stale time over without an answer, lookups fail, want
+	 * asks again. */
+	CHECK(arp_cache_lookup(&c, 1, heard + ARP_REACHABLE_NS + ARP_STALE_NS - 1, mac));
+	CHECK(!arp_cache_lookup(&c, 1, heard + ARP_REACHABLE_NS + ARP_STALE_NS, mac));
+	CHECK(arp_cache_want(&c, 1, heard + ARP_REACHABLE_NS + ARP_STALE_NS));
 	/* arp_cache_expire sweeps. */
-	CHECK(arp_cache_expire(&c, t + 5 * S + ARP_REACHABLE_NS + ARP_INCOMPLETE_NS) == 2);
+	CHECK(arp_cache_expire(&c, heard + 2 * ARP_REACHABLE_NS + ARP_STALE_NS +
+				   ARP_INCOMPLETE_NS) == 2);
 	for (unsigned i = 0; i < ARP_CACHE_SIZE; i++)
 		CHECK(c.e[i].state == ARP_FREE);
 	/* Full table: the least recently used goes. */
