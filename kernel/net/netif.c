@@ -74,9 +74,13 @@ bool net_ping_reply(uint16_t id, uint16_t seq, uint64_t now)
 
 int netif_register(struct netif *nif)
 {
-	nif->tx_frame = kzalloc(ETH_HLEN + nif->mtu);
-	if (!nif->tx_frame)
-		return -ENOMEM;
+	/* The scratch frame flattens output for drivers without xmit (and
+	 * for the self-test's capture); lo always gathers. */
+	if (!(nif->features & NETIF_F_LOOPBACK)) {
+		nif->tx_frame = kzalloc(ETH_HLEN + nif->mtu);
+		if (!nif->tx_frame)
+			return -ENOMEM;
+	}
 	/* A driver may name it (lo); NICs are eth0, eth1... */
 	if (!nif->name[0])
 		snprintf(nif->name, sizeof(nif->name), "eth%u", eth_count++);
@@ -166,7 +170,7 @@ int netif_xmit_locked(struct netif *nif, const struct net_iov *iov, int n,
 		r = nif->xmit(nif, iov, n, meta);
 	} else if (n == 1) {
 		r = nif->send(nif, iov[0].base, len);
-	} else if (len > ETH_HLEN + nif->mtu) {
+	} else if (len > ETH_HLEN + nif->mtu || !nif->tx_frame) {
 		r = -EMSGSIZE;
 	} else {
 		size_t at = 0;

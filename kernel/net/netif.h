@@ -4,8 +4,8 @@
  * netif_register; once up (netif_up) it hands every received frame to netif_input (from
  * its interrupt handler; later from a NAPI-style poll loop).
  *
- * Addresses are IPv4 in host order. One address per interface for now,
- * set by netif_set_addr (static configuration; DHCP comes later).
+ * Addresses are IPv4 in host order. One address per interface, set by
+ * netif_set_addr (net_init: ip= on the command line or DHCP).
  *
  * Locking: the stack's net_lock (net/stack.h) guards the ARP cache, the
  * transmit scratch frame, the addresses and the counters; the driver's
