@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
@@ -402,6 +403,25 @@ static void test_options(void)
 	usleep(10000);
 	EXPECT(write(c, "cd", 2) == 2);
 	EXPECT(recv(s, buf, 4, MSG_WAITALL) == 4 && memcmp(buf, "abcd", 4) == 0);
+	/* /proc/net/tcp lists the listener (state 0A) and the connection (01) */
+	FILE *pf = fopen("/proc/net/tcp", "r");
+	EXPECT(pf != NULL);
+	if (pf) {
+		char line[256], want_l[32], want_e[32];
+		snprintf(want_l, sizeof(want_l), "0100007F:%04X 00000000:0000 0A", port);
+		snprintf(want_e, sizeof(want_e), ":%04X 01 ", port);
+		bool saw_l = false, saw_e = false, header = false;
+		while (fgets(line, sizeof(line), pf)) {
+			if (strstr(line, "local_address"))
+				header = true;
+			if (strstr(line, want_l))
+				saw_l = true;
+			if (strstr(line, want_e))
+				saw_e = true;
+		}
+		fclose(pf);
+		EXPECT(header && saw_l && saw_e);
+	}
 	/* bind rules */
 	int b = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in a = lo_addr(port);
