@@ -1,8 +1,12 @@
 /*
  * The stack's lock, clock, timers and its kernel thread, netd.
  *
- * Timers sit in one list sorted by deadline (arming scans from the back:
- * new deadlines are usually the latest). netd sleeps until the earliest
+ * Timers sit in two lists sorted by deadline: `near` (due within
+ * NEAR_NS: retransmission, delayed-ACK, ARP timers) and `far` (TIME_WAIT,
+ * keep-alive, reassembly), so arming a short timer never scans past
+ * thousands of long ones; both insert scanning from the back (new
+ * deadlines are usually the latest of their kind), and far timers move
+ * to `near` as their time comes. netd sleeps until the earliest
  * deadline, or forever when nothing is armed, so an idle stack takes no
  * timer interrupts; arming an earlier deadline or queueing deferred work
  * kicks it awake. Expired timers and deferred work run in netd with
@@ -18,7 +22,8 @@
 
 spinlock_t net_lock = SPINLOCK_INIT;
 
-static struct list timers = LIST_INIT(timers);
+#define NEAR_NS (1000ull * 1000000)
+static struct list near = LIST_INIT(near), far = LIST_INIT(far);
 static struct list work = LIST_INIT(work);
 static uint64_t timer_head_deadline = UINT64_MAX;   /* what netd sleeps until */
 
@@ -38,6 +43,19 @@ static void netd_kick(void)
 	wq_unlock(&netd_wq, f);
 }
 
+static void insert_sorted(struct list *l, struct net_timer *t)
+{
+	struct list *pos = l->prev;
+	while (pos != l && list_entry(pos, struct net_timer, node)->deadline > t->deadline)
+		pos = pos->prev;
+	list_insert_after(pos, &t->node);
+}
+
+static uint64_t head_deadline(const struct list *l)
+{
+	return list_empty(l) ? UINT64_MAX : list_entry(l->next, struct net_timer, node)->deadline;
+}
+
 void net_timer_init(struct net_timer *t, net_timer_fn fn, void *arg)
 {
 	list_init(&t->node);
@@ -53,10 +71,7 @@ void net_timer_arm(struct net_timer *t, uint64_t deadline)
 	if (t->deadline)
 		list_remove(&t->node);
 	t->deadline = deadline;
-	struct list *pos = timers.prev;
-	while (pos != &timers && list_entry(pos, struct net_timer, node)->deadline > deadline)
-		pos = pos->prev;
-	list_insert_after(pos, &t->node);
+	insert_sorted(deadline < net_now_ns() + NEAR_NS ? &near : &far, t);
 	if (deadline < timer_head_deadline) {
 		timer_head_deadline = deadline;
 		netd_kick();
@@ -93,8 +108,15 @@ static uint64_t netd_run(void)
 		w->fn(w);
 	}
 	uint64_t now = net_now_ns();
-	for (int batch = 0; batch < 256 && !list_empty(&timers); batch++) {
-		struct net_timer *t = list_entry(timers.next, struct net_timer, node);
+	/* Far timers whose time is near join the near list (in order: far
+	 * is sorted, so they come out earliest first). */
+	while (head_deadline(&far) < now + NEAR_NS) {
+		struct net_timer *t = list_entry(far.next, struct net_timer, node);
+		list_remove(&t->node);
+		insert_sorted(&near, t);
+	}
+	for (int batch = 0; batch < 256 && !list_empty(&near); batch++) {
+		struct net_timer *t = list_entry(near.next, struct net_timer, node);
 		if (t->deadline > now)
 			break;
 		list_remove(&t->node);
@@ -104,8 +126,8 @@ static uint64_t netd_run(void)
 	uint64_t next = UINT64_MAX;
 	if (!list_empty(&work))
 		next = 0;
-	else if (!list_empty(&timers))
-		next = list_entry(timers.next, struct net_timer, node)->deadline;
+	else
+		next = MIN(head_deadline(&near), head_deadline(&far));
 	timer_head_deadline = next;
 	net_unlock_irqrestore(f);
 	return next;

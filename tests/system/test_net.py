@@ -45,6 +45,7 @@ def ip_layer_ok(b):
                  "net: lo: 64 bytes from 10.0.2.",      # our own address, through lo
                  "net: lo: 30008 bytes from 127.0.0.1: time=",
                  "net: lo: 200 pings: rtt min/avg = ",
+                 "net: 47 net timers (5 ms to 1.2 s) ran in order,",
                  "net: fragmented echo request (3 fragments, reversed) answered in ",
                  "net: UDP to a closed port answered by ICMP port unreachable",
                  "net: fragmentation needed (mtu 1200) lowered the path MTU",
