@@ -644,7 +644,9 @@ static void set_error(struct tcp_conn *c, int err)
 	c->pending_ev |= TCP_EV_ERROR | TCP_EV_READABLE | TCP_EV_WRITABLE;
 }
 
-void tcp_abort(struct tcp_conn *c, int err)
+/* Internal: no finish(), the entry point that called it ends with one
+ * (an event here could free c under the caller's feet). */
+static void abort_conn(struct tcp_conn *c, int err)
 {
 	switch (c->state) {
 	case TCP_SYN_RECEIVED: case TCP_ESTABLISHED: case TCP_FIN_WAIT_1:
@@ -658,6 +660,11 @@ void tcp_abort(struct tcp_conn *c, int err)
 		set_error(c, err);
 	c->reset = true;
 	enter_closed(c);
+}
+
+void tcp_abort(struct tcp_conn *c, int err)
+{
+	abort_conn(c, err);
 	finish(c);
 }
 
@@ -838,10 +845,12 @@ static bool synsent_input(struct tcp_conn *c, const struct tcp_info *t)
 		if (c->retries == 0)
 			rtt_sample(c, (uint32_t)(now(c) - c->rtt_start));
 		if (alloc_rings(c)) {
-			tcp_abort(c, T_ENOMEM);
+			abort_conn(c, T_ENOMEM);
 			return false;
 		}
 		become_established(c);
+		if (c->fin_queued)
+			c->state = TCP_FIN_WAIT_1;   /* shut down while connecting */
 		c->rcv_adv = c->rcv_nxt;
 		c->ack_now = true;
 		output(c, false);   /* the ACK, with data when some is queued */
@@ -1318,7 +1327,7 @@ static bool sync_input(struct tcp_conn *c, const struct tcp_info *t)
 		if (SEQ_LEQ(t->ack, c->snd_una) || SEQ_GT(t->ack, c->snd_max))
 			return true;   /* RST it */
 		if (alloc_rings(c)) {
-			tcp_abort(c, T_ENOMEM);
+			abort_conn(c, T_ENOMEM);
 			return false;
 		}
 		if (c->retries == 0)
@@ -1359,7 +1368,7 @@ static bool sync_input(struct tcp_conn *c, const struct tcp_info *t)
 	}
 	if (plen && c->orphan && c->state != TCP_ESTABLISHED) {
 		/* data for a socket the application closed: RST (Linux) */
-		tcp_abort(c, 0);
+		abort_conn(c, 0);
 		return false;
 	}
 	if (plen) {
@@ -1498,7 +1507,7 @@ static void rto_fire(struct tcp_conn *c)
 	if (c->snd_una == c->snd_max)
 		return;
 	if (++c->retries > TCP_RETRIES2) {
-		tcp_abort(c, T_ETIMEDOUT);
+		abort_conn(c, T_ETIMEDOUT);
 		return;
 	}
 	uint32_t flight = c->snd_max - c->snd_una;
@@ -1604,7 +1613,7 @@ static void keepalive_fire(struct tcp_conn *c)
 		return;
 	}
 	if (c->probes >= c->ka_cnt) {
-		tcp_abort(c, T_ETIMEDOUT);
+		abort_conn(c, T_ETIMEDOUT);
 		return;
 	}
 	send_seg(c, c->snd_una - 1, TCP_ACK, 0, false);
@@ -1713,7 +1722,7 @@ void tcp_rcv_consume(struct tcp_conn *c, uint32_t n)
 	finish(c);
 }
 
-void tcp_shutdown_wr(struct tcp_conn *c)
+static void shutdown_wr(struct tcp_conn *c)
 {
 	switch (c->state) {
 	case TCP_ESTABLISHED:
@@ -1725,14 +1734,17 @@ void tcp_shutdown_wr(struct tcp_conn *c)
 	case TCP_SYN_SENT:
 	case TCP_SYN_RECEIVED:
 		c->fin_queued = true;   /* sent once established */
-		finish(c);
 		return;
 	default:
-		finish(c);
 		return;
 	}
 	c->fin_queued = true;
 	output(c, false);
+}
+
+void tcp_shutdown_wr(struct tcp_conn *c)
+{
+	shutdown_wr(c);
 	finish(c);
 }
 
@@ -1760,10 +1772,8 @@ void tcp_close(struct tcp_conn *c)
 			tcp_abort(c, 0);
 			return;
 		}
-		tcp_shutdown_wr(c);
-		if (c->state == TCP_FIN_WAIT_2)
-			c->tw_at = now(c) + TCP_FIN_TIMEOUT_US;
-		return;
+		shutdown_wr(c);
+		break;
 	case TCP_FIN_WAIT_2:
 		if (c->rcv.len) {
 			tcp_abort(c, 0);

@@ -30,6 +30,9 @@ struct tconn {
 	struct tcp_conn c;
 	unsigned ev;
 	bool closed, freed;
+	bool poison;   /* on TCP_EV_CLOSED: free the rings and poison the connection, as
+			* the kernel frees an orphan then: any later use crashes */
+	unsigned nclosed;
 };
 #define MAXC 64
 static struct tconn *conns[MAXC];
@@ -60,9 +63,18 @@ static void env_free(void *ctx, void *p, size_t n) { (void)ctx; (void)n; free(p)
 static void env_event(void *ctx, struct tcp_conn *c, unsigned ev)
 {
 	(void)ctx;
-	T(c)->ev |= ev;
-	if (ev & TCP_EV_CLOSED)
-		T(c)->closed = true;
+	struct tconn *t = T(c);
+	CHECK(!t->freed);   /* no event after the end */
+	t->ev |= ev;
+	if (ev & TCP_EV_CLOSED) {
+		t->closed = true;
+		t->nclosed++;
+		if (t->poison) {
+			tcp_conn_free_rings(c);
+			memset(c, 0xa5, sizeof(*c));
+			t->freed = true;
+		}
+	}
 }
 
 static void enqueue(uint32_t src, uint32_t dst, const uint8_t *seg, size_t len)
@@ -169,7 +181,9 @@ static struct tconn *new_conn(void)
 static void reset_world(void)
 {
 	for (int i = 0; i < nconns; i++) {
-		tcp_conn_free_rings(&conns[i]->c);
+		CHECK(conns[i]->nclosed <= 1);
+		if (!conns[i]->freed)
+			tcp_conn_free_rings(&conns[i]->c);
 		free(conns[i]);
 	}
 	nconns = 0;
@@ -1043,7 +1057,10 @@ static void test_fuzz(void)
 		if (target == 4) c->state = TCP_SYN_RECEIVED;
 		if (target == 5) { uint8_t d[500] = {0}; write_data(c, d, 500); tcp_push(c, false); }
 		uint8_t data[1500];
-		for (int k = 0; k < 60 && c->state != TCP_CLOSED; k++) {
+		a->poison = true;
+		if (a->closed)
+			continue;
+		for (int k = 0; k < 60 && !a->closed; k++) {
 			struct tcp_opts o = { 0 };
 			if (xr() & 1) { o.has_ts = true; o.tsval = xr(); o.tsecr = xr(); }
 			if (xr() % 4 == 0) { o.nsack = 1 + xr() % 3; for (unsigned j = 0; j < o.nsack; j++) { o.sack[j][0] = c->snd_una + (xr() % 4000) - 1000; o.sack[j][1] = o.sack[j][0] + xr() % 3000; } }
@@ -1055,11 +1072,13 @@ static void test_fuzz(void)
 			for (size_t j = 0; j < len; j++)
 				data[j] = (uint8_t)xr();
 			inject(c, seq, ack, flags, (uint16_t)xr(), data, len, &o);
-			if (xr() % 5 == 0) { now_us += xr() % (3 * SEC); tcp_timer(c); }
-			if (xr() % 7 == 0) { uint8_t out[3000]; read_data(c, out, 3000); }
+			if (!a->closed && xr() % 5 == 0) { now_us += xr() % (3 * SEC); tcp_timer(c); }
+			if (!a->closed && xr() % 7 == 0) { uint8_t out[3000]; read_data(c, out, 3000); }
+			if (!a->closed && xr() % 29 == 0) tcp_close(c);
 			drain();
 		}
-		CHECK(c->snd.len <= c->snd.size && c->rcv.len <= c->rcv.size);
+		if (!a->closed)
+			CHECK(c->snd.len <= c->snd.size && c->rcv.len <= c->rcv.size);
 	}
 }
 
