@@ -1038,8 +1038,10 @@ static ssize_t unix_stream_recvmsg(struct socket *s, struct sock_msg *m, int fla
 			if (eof || !uio->resid)
 				break;
 			mutex_unlock(&u->rlock);
-			err = sock_wait(s, !list_empty(&u->rq) || u->err || rcv_eof(u), nonblock,
-					deadline);
+			/* A peek waits for bytes beyond those it has seen. */
+			bool peek = flags & MSG_PEEK;
+			err = sock_wait(s, (peek ? u->rq_bytes > copied : !list_empty(&u->rq)) ||
+					u->err || rcv_eof(u), nonblock, deadline);
 			mutex_lock(&u->rlock);
 			if (err)
 				break;

@@ -35,6 +35,16 @@ def test_self_checking(variant, name):
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_fuzz(variant, seed):
+    """20,000 random socket calls with random arguments: answers, no crash,
+    no hang, the heap checks (heap_debug) quiet."""
+    b = run(variant, "sock_fuzz", f"{seed} 20000", timeout=180)
+    ok(b, "sock_fuzz")
+    assert "heap" not in b.log.lower().replace("heap_debug", ""), b
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
 def test_interfaces_with_nic(variant):
     """eth0 from DHCP shows in getifaddrs, if_nameindex, SIOCGIF*, netlink."""
     b = run(variant, "sock_if", "eth", extra=net_args("microvm"))
