@@ -37,7 +37,11 @@ size_t proc_net_dev(char *buf, size_t len)
 	pb(&b, " face |bytes    packets errs drop fifo frame compressed multicast|"
 	       "bytes    packets errs drop fifo colls carrier compressed\n");
 	uint64_t f = net_lock_irqsave();
+	/* lo first, as Linux lists it (ifindex 1). */
+	for (int pass = 0; pass < 2; pass++)
 	for (struct netif *n = netif_first(); n; n = n->next) {
+		if ((pass == 0) != ((n->features & NETIF_F_LOOPBACK) != 0))
+			continue;
 		const struct netif_stats *s = &n->stats;
 		pb(&b, "%6s:%8lu %7lu %4lu %4lu %4u %5u %10u %9u %8lu %7lu %4u %4lu %4u %5u %7u %10u\n",
 		   n->name, s->rx_bytes, s->rx_packets, 0ul, s->rx_dropped, 0u, 0u, 0u, 0u,
