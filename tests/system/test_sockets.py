@@ -16,9 +16,9 @@ ETC = {
 }
 
 
-def run(variant, name, args="", extra=(), timeout=120):
+def run(variant, name, args="", extra=(), timeout=120, smp=1):
     files = dict(guest_files(variant, name), **ETC)
-    return boot(f"-- /t/{name} {args}", files=files, extra=extra, timeout=timeout)
+    return boot(f"-- /t/{name} {args}", files=files, extra=extra, timeout=timeout, smp=smp)
 
 
 def ok(b, name):
@@ -32,6 +32,21 @@ def ok(b, name):
 def test_self_checking(variant, name):
     """Without a NIC: lo only."""
     ok(run(variant, name), name)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("smp", [1, 2, 4])
+def test_unix_stress(variant, smp):
+    """Threads sharing a stream pair (bytes accounted for), datagram
+    senders blocking on a small receive buffer (per-sender order kept), a
+    connect/accept storm through a backlog of 2."""
+    ok(run(variant, "sock_stress", smp=smp, timeout=180), "sock_stress")
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("name", ["sock_unix", "sock_udp"])
+def test_smp(variant, name):
+    ok(run(variant, name, smp=2), name)
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
