@@ -1201,7 +1201,8 @@ static void fill_info(struct tcp_sock *ts, struct linux_tcp_info *i)
 	struct tcp_conn *c = &ts->c;
 	uint64_t now = net_now_ns() / 1000;
 	memset(i, 0, sizeof(*i));
-	i->state = linux_state(c->state);
+	/* Linux hands a socket's TIME_WAIT to a mini-socket: its owner sees CLOSE */
+	i->state = c->state == TCP_TIME_WAIT ? 7 : linux_state(c->state);
 	i->ca_state = c->in_recovery ? 3 : 0;
 	i->retransmits = (uint8_t)c->retries;
 	i->probes = (uint8_t)c->probes;
