@@ -357,6 +357,25 @@ static int take_error(struct socket *s)
 	return -__atomic_exchange_n(&s->error, 0, __ATOMIC_ACQ_REL);
 }
 
+bool udp_input(struct netif *nif, const struct ipv4_info *ip, const struct udp_info *p);
+
+/* A broadcast we send is also received by our own
+ * sockets on that port, as on Linux, which loops such datagrams back.
+ * net_lock held. */
+static void loop_back(struct netif *nif, const struct ip_tx *tx, const uint8_t *dgram, size_t len)
+{
+	struct ipv4_info ip = {
+		.hlen = IPV4_HLEN, .tos = tx->tos, .ttl = tx->ttl ? tx->ttl : INET_DEFAULT_TTL,
+		.proto = IPPROTO_UDP, .total_len = (uint16_t)(IPV4_HLEN + len),
+		.src = tx->src, .dst = tx->dst, .payload = dgram, .payload_len = len,
+	};
+	struct udp_info u = {
+		.sport = get_be16(dgram), .dport = get_be16(dgram + 2), .len = (uint16_t)len,
+		.has_csum = false, .payload = dgram + UDP_HLEN, .payload_len = len - UDP_HLEN,
+	};
+	udp_input(nif, &ip, &u);
+}
+
 static ssize_t udp_sendmsg(struct socket *s, struct sock_msg *m, int flags)
 {
 	struct udp_sock *u = ud(s);
@@ -445,6 +464,8 @@ static ssize_t udp_sendmsg(struct socket *s, struct sock_msg *m, int flags)
 	r = ip_output(&tx, &iov, 1);
 	if (r == 0)
 		net_mib.udp_out_datagrams++;
+	if (r == 0 && ip_is_broadcast(dst))
+		loop_back(ri.nif, &tx, hdr, need);
 	else if (r == -ENOBUFS) {
 		net_mib.udp_sndbuf_errors++;
 		if (!u->inet.recverr)

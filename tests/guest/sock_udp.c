@@ -277,6 +277,22 @@ static void host_echo(int port)
 	}
 	printf("host echo: %d\n", ok);
 	close(s);
+
+	/* broadcasts leave by eth0 and come back to our own sockets */
+	int b = socket(AF_INET, SOCK_DGRAM, 0);
+	int one = 1;
+	struct sockaddr_in any = sa("0.0.0.0", 6000);
+	EXPECT(bind(b, (struct sockaddr *)&any, sizeof(any)) == 0);
+	struct sockaddr_in lim = sa("255.255.255.255", 6000), dir = sa("10.0.2.255", 6000);
+	EXPECT_ERRNO(sendto(b, "x", 1, 0, (struct sockaddr *)&lim, sizeof(lim)), EACCES);
+	EXPECT(setsockopt(b, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one)) == 0);
+	EXPECT(sendto(b, "lim", 3, 0, (struct sockaddr *)&lim, sizeof(lim)) == 3);
+	EXPECT(sendto(b, "dir", 3, 0, (struct sockaddr *)&dir, sizeof(dir)) == 3);
+	struct timeval tv2 = { 2, 0 };
+	setsockopt(b, SOL_SOCKET, SO_RCVTIMEO, &tv2, sizeof(tv2));
+	EXPECT(recv(b, buf, sizeof(buf), 0) == 3 && !memcmp(buf, "lim", 3));
+	EXPECT(recv(b, buf, sizeof(buf), 0) == 3 && !memcmp(buf, "dir", 3));
+	close(b);
 }
 
 int main(int argc, char **argv)
