@@ -154,10 +154,10 @@ static uint32_t rnd(void)
  * handled or dropped under some reason. */
 static int fuzz_input(struct netif *nif, const uint8_t gw_mac[ETH_ALEN])
 {
-	static uint8_t seed[4][128], f[160];
-	size_t seedlen[4];
+	static uint8_t seed[6][128], f[160];
+	size_t seedlen[6];
 	uint32_t src = nif->gateway, dst = nif->addr;
-	for (int k = 0; k < 4; k++)
+	for (int k = 0; k < 6; k++)
 		eth_build(seed[k], nif->mac, gw_mac, k == 0 ? ETH_P_ARP : ETH_P_IPV4);
 	struct arp_info a = { .op = ARP_OP_REQUEST, .spa = src, .tpa = dst };
 	memcpy(a.sha, gw_mac, ETH_ALEN);
@@ -175,6 +175,17 @@ static int fuzz_input(struct netif *nif, const uint8_t gw_mac[ETH_ALEN])
 				    .wscale = 7, .sack_ok = true, .has_ts = true };
 	n = tcp_build(ip + 20, &t, src, dst, 0);
 	seedlen[3] = ETH_HLEN + ipv4_build(ip, 0, 3, 0, 64, IPPROTO_TCP, src, dst, n) + n;
+	/* The two halves of a fragmented echo request (mutations reach
+	 * reassembly: overlaps, odd lengths, offsets, ends). */
+	static uint8_t echo[ICMP_HLEN + 56];
+	n = icmp_build_echo(echo, ICMP_ECHO_REQUEST, 8, 8, NULL, 56);
+	ip = seed[4] + ETH_HLEN;
+	memcpy(ip + 20, echo, 32);
+	seedlen[4] = ETH_HLEN + ipv4_build(ip, 0, 4, IPV4_MF, 64, IPPROTO_ICMP, src, dst, 32) + 32;
+	ip = seed[5] + ETH_HLEN;
+	memcpy(ip + 20, echo + 32, n - 32);
+	seedlen[5] = ETH_HLEN + ipv4_build(ip, 0, 4, 32 / 8, 64, IPPROTO_ICMP, src, dst, n - 32) +
+		     n - 32;
 
 	uint64_t f0 = net_lock_irqsave();
 	int (*real_send)(struct netif *, const void *, size_t) = nif->send;
@@ -193,7 +204,7 @@ static int fuzz_input(struct netif *nif, const uint8_t gw_mac[ETH_ALEN])
 			if (len >= ETH_HLEN && rnd() % 2)
 				memcpy(f, nif->mac, ETH_ALEN);
 		} else {
-			unsigned k = rnd() % 4;
+			unsigned k = rnd() % 6;
 			len = seedlen[k];
 			memcpy(f, seed[k], len);
 			for (unsigned m = 1 + rnd() % 3; m; m--) {
@@ -230,6 +241,8 @@ static int fuzz_input(struct netif *nif, const uint8_t gw_mac[ETH_ALEN])
 	uint64_t dropped = nif->stats.rx_dropped - drop0;
 	pr_info("net: fuzz: %u frames in, %lu dropped, %lu replies (%lu malformed)", rounds,
 		dropped, sink_frames, sink_bad);
+	pr_info("net: fuzz: reassembly: %lu fragments, %lu datagrams completed, %lu failed",
+		net_mib.ip_reasm_reqds, net_mib.ip_reasm_oks, net_mib.ip_reasm_fails);
 	/* Real traffic may arrive meanwhile, so at least, not exactly. */
 	if (got < rounds || dropped == 0 || dropped > got || sink_bad) {
 		pr_err("net selftest: fuzz accounting: %lu received, %lu dropped, %lu bad replies",

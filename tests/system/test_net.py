@@ -205,3 +205,20 @@ def test_net_config_file_overrides_early_dhcp():
     assert "eth0: address 10.0.2.40 netmask 255.255.255.0 gateway 10.0.2.2" in b.log, b
     assert b.log.rindex("address 10.0.2.40") > b.log.rindex("DHCP lease"), b
     assert "eth0\t0002000A\t00000000\t0001" in b.stdout.decode(), b
+
+
+def test_net_dhcp_without_server():
+    """A NIC on a hub with nobody else: DHCP retries with backoff, gives up
+    after 3 s with a warning, eth0 stays unconfigured and the program runs."""
+    extra = ["-global", "virtio-mmio.force-legacy=false", "-netdev", "hubport,id=n0,hubid=0",
+             "-device", "virtio-net-device,netdev=n0"]
+    b = boot("-- /bin/busybox cat /proc/net/snmp", files={"/bin/busybox": BUSYBOX}, timeout=60,
+             extra=extra)
+    assert b.status == 0, b
+    m = re.search(r"net: eth0: no DHCP answer in (\d+) ms; left unconfigured", b.log)
+    assert m and 2900 <= int(m.group(1)) <= 4000, b
+    assert "eth0: address" not in b.log, b
+    # DISCOVERs at 0, 0.1, 0.3, 0.7, 1.5, 2.5 s: six.
+    udp = [l.split() for l in b.stdout.decode().splitlines() if l.startswith("Udp:")]
+    out = dict(zip(udp[0][1:], udp[1][1:]))
+    assert out["OutDatagrams"] == "6", out
