@@ -165,10 +165,11 @@ static void set_mss(struct tcp_conn *c)
 	m = MIN(m, c->mtu - 40);
 	if (c->user_mss)
 		m = MIN(m, c->user_mss);
+	/* a floor before the options come off (a peer may announce MSS 1) */
+	if (m < 88)
+		m = 88;
 	if (c->ts_ok)
 		m -= 12;
-	if (m < 64)
-		m = 64;
 	c->mss = (uint16_t)m;
 }
 
@@ -1326,6 +1327,12 @@ static bool sync_input(struct tcp_conn *c, const struct tcp_info *t)
 	if (c->state == TCP_SYN_RECEIVED) {
 		if (SEQ_LEQ(t->ack, c->snd_una) || SEQ_GT(t->ack, c->snd_max))
 			return true;   /* RST it */
+		if (c->parent && c->parent->aq_len >= c->parent->backlog) {
+			/* accept queue full: ignore the ACK, the SYN-ACK will be
+			 * sent again and the peer's ACK with it (Linux) */
+			c->parent->stat_in_errs++;
+			return false;
+		}
 		if (alloc_rings(c)) {
 			abort_conn(c, T_ENOMEM);
 			return false;

