@@ -182,10 +182,10 @@ def probe_iperf3(port):
 class Guest:
     """kind "wisp" or "linux". argv: the program (host path first) and its
     arguments; files: {guest path: host path} added to the image; ports:
-    [(host_port, guest_port)]."""
+    [(host_port, guest_port[, "udp"])]."""
 
     def __init__(self, kind, argv, files=None, ports=(), mem=256, smp=1, accel="tcg",
-                 workdir=None, linux=None, tap=None, qemu_extra=(), wrap=()):
+                 workdir=None, linux=None, tap=None, qemu_extra=(), wrap=(), machine=None):
         if kind not in ("wisp", "linux"):
             raise ValueError(kind)
         self.kind, self.argv, self.files = kind, list(argv), dict(files or {})
@@ -193,6 +193,7 @@ class Guest:
         self.linux = linux           # LinuxKernel for kind "linux"
         # tap: (ifname, "A.B.C.D/NN", gateway) instead of user networking
         self.tap, self.qemu_extra, self.wrap = tap, list(qemu_extra), list(wrap)
+        self.machine = machine       # wisp only: --machine (default microvm)
         self.proc = None
         self._own_dir = workdir is None
         self.dir = workdir or tempfile.mkdtemp(prefix="wisp-netguest-")
@@ -205,8 +206,10 @@ class Guest:
         if self.kind == "wisp":
             a = [WISP, "run", "--accel", self.accel, "--kernel", KERNEL,
                  "-m", "%dM" % self.mem, "-c", str(self.smp)]
-            for h, g in self.ports:
-                a += ["-p", "127.0.0.1:%d:%d" % (h, g)]
+            if self.machine:
+                a += ["--machine", self.machine]
+            for h, g, proto in self._ports():
+                a += ["-p", "127.0.0.1:%d:%d%s" % (h, g, "/udp" if proto == "udp" else "")]
             if self.tap:
                 a += ["--net", "tap:" + self.tap[0], "--ip", "%s,gw=%s" % self.tap[1:]]
             for g, h in sorted(self.files.items()):
@@ -215,7 +218,8 @@ class Guest:
         if self.linux is None:
             raise GuestError("no Linux kernel given")
         initrd = self._linux_initrd()
-        fwd = "".join(",hostfwd=tcp:127.0.0.1:%d-:%d" % (h, g) for h, g in self.ports)
+        fwd = "".join(",hostfwd=%s:127.0.0.1:%d-:%d" % (proto, h, g)
+                      for h, g, proto in self._ports())
         netdev = ("tap,id=n0,ifname=%s,script=no,downscript=no" % self.tap[0] if self.tap
                   else "user,id=n0" + fwd)
         q = bl.Qemu(accel=self.accel, smp=self.smp)
@@ -223,6 +227,10 @@ class Guest:
                                   self.mem) + [
             "-global", "virtio-mmio.force-legacy=false",
             "-netdev", netdev, "-device", "virtio-net-device,netdev=n0"] + self.qemu_extra
+
+    def _ports(self):
+        """(host, guest, "tcp"|"udp") from ports given as (host, guest[, proto])."""
+        return [(p[0], p[1], p[2] if len(p) > 2 else "tcp") for p in self.ports]
 
     def _linux_initrd(self):
         root = os.path.join(self.dir, "linux-root")

@@ -5,6 +5,8 @@
  *       listen on PORT (all addresses) and echo every byte back, one
  *       connection after another: the server of the request/response
  *       latency benchmark.
+ *   net_peer udpecho PORT
+ *       send every UDP datagram arriving on PORT back to its sender.
  *   net_peer xfer listen PORT SENDFILE EXPECTFILE
  *   net_peer xfer connect A.B.C.D PORT SENDFILE EXPECTFILE
  *       full duplex on one TCP connection: send SENDFILE's bytes while
@@ -192,12 +194,39 @@ static int xfer(int fd, const unsigned char *out, size_t out_len, const unsigned
 	return 1;
 }
 
+__attribute__((noreturn)) static int udpecho(int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((unsigned short)port) };
+	static char buf[65536];
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	if (fd < 0)
+		die("socket");
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		die("bind");
+	printf("net_peer: udp on %d\n", port);
+	fflush(stdout);
+	for (;;) {
+		struct sockaddr_in from;
+		socklen_t fl = sizeof(from);
+		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			die("recvfrom");
+		}
+		sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&from, fl);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc == 3 && !strcmp(argv[1], "echo"))
 		return echo(atoi(argv[2]));
+	if (argc == 3 && !strcmp(argv[1], "udpecho"))
+		return udpecho(atoi(argv[2]));
 	if (argc == 6 && !strcmp(argv[1], "xfer") && !strcmp(argv[2], "listen")) {
 		size_t ol, wl;
 		unsigned char *o = load(argv[4], &ol), *w = load(argv[5], &wl);
@@ -236,7 +265,7 @@ int main(int argc, char **argv)
 		}
 		return xfer(fd, o, ol, w, wl, 0) ? 0 : 1;
 	}
-	fprintf(stderr, "usage: net_peer echo PORT | xfer listen PORT SEND EXPECT | "
+	fprintf(stderr, "usage: net_peer echo PORT | udpecho PORT | xfer listen PORT SEND EXPECT | "
 			"xfer connect ADDR PORT SEND EXPECT\n");
 	return 2;
 }

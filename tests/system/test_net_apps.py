@@ -271,6 +271,43 @@ def test_net_peer_16mib_each_way(guest, tmp_path):
     assert re.search(rb"net_peer: xfer ok sent=16777216 received=16777216", g.output()), g.tail()
 
 
+# --- UDP ports and the q35 machine ------------------------------------------------
+
+def test_udp_publish_and_q35(guest):
+    """-p HOST:GUEST/udp forwards datagrams both ways (8000-byte ones are IP
+    fragments on the guest's side); on q35 the NIC is virtio-net-pci."""
+    prog = bl.build_guest_program("net_peer")
+    port = ng.free_port()
+    g = guest([prog, "udpecho", "5353"], ports=[(port, 5353, "udp")])
+    g.wait_ready(rb"net_peer: udp on 5353", READY_S)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(1.0)
+    try:
+        for payload in (b"ping", os.urandom(8000)):
+            got = None
+            for _ in range(10):       # a datagram may be lost while the guest starts
+                s.sendto(payload, ("127.0.0.1", port))
+                try:
+                    got = s.recvfrom(65536)[0]
+                    break
+                except socket.timeout:
+                    continue
+            assert got == payload, (len(got or b""), g.tail())
+    finally:
+        s.close()
+    g.stop()
+    if GUEST != "wisp":
+        return        # the Linux guest runs on microvm only
+    need("/usr/bin/redis-server", "redis-cli")
+    port = ng.free_port()
+    q = guest(["/usr/bin/redis-server", "--save", "", "--protected-mode", "no"],
+              ports=[(port, 6379)], machine="q35")
+    q.wait_ready(lambda: ng.probe_redis(port), READY_S)
+    p = subprocess.run(["redis-cli", "-p", str(port), "SET", "k", "q35"],
+                       capture_output=True, timeout=30)
+    assert p.stdout.strip() == b"OK", (p, q.tail())
+
+
 # --- a lossy, reordering link -------------------------------------------------
 
 LOSS, REORDER, DELAY_MS = 0.05, 0.10, 10
