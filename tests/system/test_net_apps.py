@@ -205,8 +205,12 @@ def test_iperf3_both_directions(guest):
     for i, (name, extra) in enumerate((("host->guest", []), ("guest->host", ["-R"]))):
         g.wait_ready(lambda: len(re.findall(rb"Server listening on 5201", g.output())) > i,
                      READY_S)
-        p = subprocess.run(["iperf3", "-c", "127.0.0.1", "-p", str(port), "-t", "3", "-J",
-                            *extra], capture_output=True, timeout=60)
+        try:
+            p = subprocess.run(["iperf3", "-c", "127.0.0.1", "-p", str(port), "-t", "3", "-J",
+                                *extra], capture_output=True, timeout=30)
+        except subprocess.TimeoutExpired:
+            pytest.fail("iperf3 %s: no result within 30 s; the guest's last lines:\n%s"
+                        % (name, g.tail()))
         assert p.returncode == 0, (name, p.stdout[-2000:], p.stderr, g.tail())
         r = json.loads(p.stdout)
         end = r["end"]
