@@ -1007,8 +1007,11 @@ static uint32_t tcp_poll(struct socket *s, struct poll_table *pt)
 	uint32_t m = 0;
 	if (st == TCP_LISTEN)
 		return c->aq_len ? EPOLLIN | EPOLLRDNORM : 0;
-	bool rcv_shut = c->rcv_fin || ts->shut_rd || (st == TCP_CLOSED && c->reset);
-	bool snd_shut = c->fin_queued || (st == TCP_CLOSED && c->reset);
+	/* a connection that ended (reset, refused, timed out, closed) is shut
+	 * both ways, as Linux's tcp_done; a fresh socket is not */
+	bool ended = st == TCP_CLOSED && (c->reset || ts->connect_started || c->established_once);
+	bool rcv_shut = c->rcv_fin || ts->shut_rd || ended;
+	bool snd_shut = c->fin_queued || ended;
 	if ((rcv_shut && snd_shut) || st == TCP_CLOSED)
 		m |= EPOLLHUP;
 	if (rcv_shut)
