@@ -197,3 +197,17 @@ def test_boot_leaves_the_image_address_alone(tmp_path):
     p = wisp("boot", str(img), "--accel", "tcg", "--verbose", "--ip", "10.0.2.20/24")
     assert p.returncode == 0, p.stderr
     assert b"net=static ip=10.0.2.20/24 " in p.stderr
+
+
+def test_pcap_records_the_nics_frames(tmp_path):
+    cap = tmp_path / "n.pcap"
+    p = wisp("run", "--accel", "tcg", "--pcap", str(cap), "--ip", "dhcp", "--",
+             "busybox", "true")
+    assert p.returncode == 0, p.stderr
+    data = cap.read_bytes()
+    # pcap magic, then at least the DHCP exchange (the kernel asks, slirp answers).
+    assert data[:4] in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4") and len(data) > 24 + 2 * 300
+    p = wisp("run", "--accel", "tcg", "--pcap", str(cap), "--net", "none", "--", "busybox", "true")
+    assert _one_error_line(p), p.stderr
+    p = wisp("run", "--accel", "tcg", "--pcap", "/no/such/dir/x.pcap", "--", "busybox", "true")
+    assert _one_error_line(p) and b"/no/such/dir/x.pcap" in p.stderr, p.stderr

@@ -91,6 +91,18 @@ int main(void)
 				  " -netdev user,id=n0,hostfwd=tcp:127.0.0.1:8080-:80"
 				  " -device virtio-net-device,netdev=n0"));
 		c.ndisks = 0;
+		c.pcap = "/tmp/a,b.pcap";
+		CHECK(argv_is(&c, "/usr/bin/qemu-system-x86_64"
+				  " -M microvm,x-option-roms=off,isa-serial=on,rtc=on -accel tcg -cpu max"
+				  " -m 128M -smp 1 -nodefaults -no-user-config -nographic -no-reboot"
+				  " -display none -kernel /b/kernel.elf -initrd /proc/self/fd/3"
+				  " -append console=framed -- /bin/x -chardev socket,id=con,fd=5"
+				  " -serial chardev:con -device isa-debug-exit,iobase=0xf4,iosize=4"
+				  " -global virtio-mmio.force-legacy=false"
+				  " -netdev user,id=n0,hostfwd=tcp:127.0.0.1:8080-:80"
+				  " -device virtio-net-device,netdev=n0"
+				  " -object filter-dump,id=dump0,netdev=n0,file=/tmp/a,,b.pcap"));
+		c.pcap = NULL;
 		c.machine = "q35";
 	}
 	c.netdev = NULL;

@@ -89,6 +89,20 @@ void qemu_build_argv(const struct qemu_config *c, struct strvec *argv)
 		strvec_push(argv, "-device");
 		strvec_push(argv, strcmp(c->machine, "q35") ? "virtio-net-device,netdev=n0"
 							     : "virtio-net-pci,netdev=n0,romfile=");
+		if (c->pcap) {
+			/* QEMU writes both directions, as the NIC sees them. */
+			struct strbuf d;
+			strbuf_init(&d);
+			strbuf_adds(&d, "filter-dump,id=dump0,netdev=n0,file=");
+			for (const char *q = c->pcap; *q; q++) {
+				if (*q == ',')
+					strbuf_addc(&d, ',');
+				strbuf_addc(&d, *q);
+			}
+			strvec_push(argv, "-object");
+			strvec_push(argv, d.s);
+			strbuf_free(&d);
+		}
 	}
 	if (c->extra) {
 		const char *s = c->extra;

@@ -22,6 +22,7 @@ struct qemu_config {
 	const char *const *disk_formats;   /* "raw" or "qcow2" */
 	/* One virtio-net NIC on this -netdev value (netopts.h), or none. */
 	const char *netdev;
+	const char *pcap;       /* --pcap: every frame of the NIC to this file */
 };
 
 void qemu_build_argv(const struct qemu_config *c, struct strvec *argv);

@@ -48,6 +48,7 @@ struct run_opts {
 	unsigned long size_mib;
 	const char *format;  /* build: raw or qcow2 */
 	struct net_config net;
+	const char *pcap;    /* --pcap FILE */
 	int net_given;       /* --net or -p: host-side options `wisp build` refuses */
 };
 
@@ -83,7 +84,9 @@ void run_usage(int to_stderr)
 	      "      --net user|none|tap:NAME  the NIC's back-end (default user: QEMU's\n"
 	      "                          NAT, guest 10.0.2.15, DNS 10.0.2.3)\n"
 	      "      --ip A.B.C.D/NN[,gw=A.B.C.D][,dns=A.B.C.D] | dhcp  the guest's\n"
-	      "                          address (default: DHCP)\n"
+	      "                          address (default: slirp's 10.0.2.15, DHCP on tap)\n"
+	      "      --pcap FILE         write every frame the NIC sends or receives to\n"
+	      "                          FILE (pcap, for wireshark/tcpdump)\n"
 	      "      --trace-syscalls    the kernel logs every system call\n"
 	      "      --verbose           kernel info/debug log, QEMU command line, packing\n"
 	      "  -h, --help              this text\n"
@@ -97,7 +100,7 @@ void run_usage(int to_stderr)
 enum {
 	OPT_ADD = 256, OPT_TIMEOUT, OPT_ACCEL, OPT_MACHINE, OPT_MONITOR, OPT_KERNEL,
 	OPT_TRACE, OPT_VERBOSE, OPT_DISK, OPT_API_PORT, OPT_SIZE, OPT_FORMAT,
-	OPT_NET, OPT_IP,
+	OPT_NET, OPT_IP, OPT_PCAP,
 };
 
 static const struct option long_opts[] = {
@@ -121,6 +124,7 @@ static const struct option long_opts[] = {
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "network", required_argument, NULL, OPT_NET },
 	{ "ip", required_argument, NULL, OPT_IP },
+	{ "pcap", required_argument, NULL, OPT_PCAP },
 	/* In the design, not built yet: refused with a clear message. */
 	{ "volume", required_argument, NULL, 'v' },
 	{ "api-port", required_argument, NULL, OPT_API_PORT },
@@ -251,6 +255,13 @@ static int parse_options(int argc, char **argv, struct run_opts *o)
 		case 'v':
 			err_msg("--volume is not implemented yet; --add copies files in");
 			return EXIT_TOOL;
+		case OPT_PCAP:
+			if (o->mode == MODE_BUILD)
+				return usage_error("option '%s' is for 'wisp run' and 'wisp boot'", "--pcap");
+			if (!*optarg)
+				return usage_error("%s", "--pcap needs a file name");
+			o->pcap = optarg;
+			break;
 		case OPT_DISK:
 			if (o->mode == MODE_BUILD)
 				return usage_error("option '%s' is for 'wisp run' and 'wisp boot'", "--disk");
@@ -607,6 +618,19 @@ static int plan_net(const struct run_opts *o, char **netdev, struct strvec *kopt
 	for (size_t i = 0; i < o->net.npub; i++)
 		if (check_published_port(&o->net.pub[i]) < 0)
 			return -1;
+	if (o->pcap && o->net.mode == NET_NONE) {
+		err_msg("--pcap records the NIC's frames: it cannot go with --net none");
+		return -1;
+	}
+	if (o->pcap) {
+		/* Fail here, not in QEMU after the boot started. */
+		int fd = open(o->pcap, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			err_msg("--pcap %s: %s", o->pcap, strerror(errno));
+			return -1;
+		}
+		close(fd);
+	}
 	if (o->net.mode == NET_TAP && access("/dev/net/tun", R_OK | W_OK) < 0) {
 		err_msg("--net tap:%s: /dev/net/tun: %s", o->net.tap, strerror(errno));
 		return -1;
@@ -663,6 +687,7 @@ static int boot(const struct run_opts *o, struct boot_plan *b)
 			.disks = (const char *const *)b->disks.v,
 			.disk_formats = (const char *const *)b->formats.v,
 			.netdev = netdev,
+			.pcap = netdev ? o->pcap : NULL,
 		};
 		struct vm_params vp = {
 			.console_fd = sv[0], .child_fds = { sv[1], b->initrd },
@@ -836,7 +861,7 @@ void boot_usage(int to_stderr)
 	      "system, attached read-write as virtio disk vda). The program and its\n"
 	      "arguments come from the image's /etc/wisp/config unless given here.\n"
 	      "\n"
-	      "options: -m, -c, --timeout, --accel, --machine, --kernel, --disk, -p,\n"
+	      "options: -m, -c, --timeout, --accel, --machine, --kernel, --disk, -p, --pcap,\n"
 	      "--net, --ip, --trace-syscalls, --verbose, -e as for 'wisp run' (see\n"
 	      "'wisp run --help'). Without --ip the image's address applies, else DHCP.\n",
 	      to_stderr ? stderr : stdout);
