@@ -350,6 +350,74 @@ static int udp_shutdown(struct socket *s, int how)
 
 /* --- output ---------------------------------------------------------------------------- */
 
+/* Ancillary data of a send (Linux's ip_cmsg_send): IP_PKTINFO (source
+ * address), IP_TTL, IP_TOS; SOL_SOCKET ones UDP accepts are ignored;
+ * anything else at those levels EINVAL. */
+struct udp_cmsg {
+	uint32_t src;
+	int ttl, tos;
+};
+
+#define SO_MARK_K 36
+#define SO_TIMESTAMPING_K 37
+#define SCM_TXTIME_K 61
+
+static int udp_cmsg(const struct sock_msg *m, struct udp_cmsg *cm)
+{
+	int err = 0;
+	for (const struct cmsg_k *c = cmsg_next(m, NULL, &err); c; c = cmsg_next(m, c, &err)) {
+		size_t dlen = c->len - CMSG_HDR;
+		const uint8_t *d = (const uint8_t *)c + CMSG_HDR;
+		if (c->level == SOL_SOCKET) {
+			switch (c->type) {
+			case SCM_RIGHTS: case SCM_CREDENTIALS: case SO_MARK_K:
+			case SO_TIMESTAMPING_K: case SCM_TXTIME_K:
+				continue;
+			}
+			return -EINVAL;
+		}
+		if (c->level != SOL_IP)
+			continue;
+		int v = 0;
+		switch (c->type) {
+		case IP_PKTINFO: {
+			struct { int32_t ifindex; uint32_t spec_dst, addr; } pi;
+			if (dlen != sizeof(pi))
+				return -EINVAL;
+			memcpy(&pi, d, sizeof(pi));
+			cm->src = __builtin_bswap32(pi.spec_dst);
+			if (cm->src && !ip_is_local(cm->src))
+				return -EINVAL;
+			break;
+		}
+		case IP_TTL:
+			if (dlen != sizeof(int))
+				return -EINVAL;
+			memcpy(&v, d, sizeof(v));
+			if (v < 1 || v > 255)
+				return -EINVAL;
+			cm->ttl = v;
+			break;
+		case IP_TOS:
+			if (dlen == sizeof(int))
+				memcpy(&v, d, sizeof(v));
+			else if (dlen == 1)
+				v = d[0];
+			else
+				return -EINVAL;
+			if (v < 0 || v > 255)
+				return -EINVAL;
+			cm->tos = v;
+			break;
+		case IP_RETOPTS:
+			break;
+		default:
+			return -EINVAL;
+		}
+	}
+	return err;
+}
+
 static int take_error(struct socket *s)
 {
 	if (!READ_ONCE(s->error))
@@ -381,6 +449,20 @@ static ssize_t udp_sendmsg(struct socket *s, struct sock_msg *m, int flags)
 	struct udp_sock *u = ud(s);
 	if (flags & MSG_OOB)
 		return -EOPNOTSUPP;
+	if (!READ_ONCE(u->lport)) {
+		/* Linux binds a port before anything else is looked at */
+		uint64_t f = net_lock_irqsave();
+		int r = autobind(u);
+		net_unlock_irqrestore(f);
+		if (r)
+			return r;
+	}
+	struct udp_cmsg cm = { 0, -1, -1 };
+	if (m->control) {
+		int r = udp_cmsg(m, &cm);
+		if (r)
+			return r;
+	}
 	size_t len = m->uio->resid;
 	uint32_t dst;
 	uint16_t dport;
@@ -435,7 +517,8 @@ static ssize_t udp_sendmsg(struct socket *s, struct sock_msg *m, int flags)
 		mutex_unlock(&u->wlock);
 		return r;
 	}
-	uint32_t src = u->laddr && !ip_is_broadcast(u->laddr) && (u->laddr >> 28) != 0xe
+	uint32_t src = cm.src ? cm.src
+		     : u->laddr && !ip_is_broadcast(u->laddr) && (u->laddr >> 28) != 0xe
 		       ? u->laddr : ri.src;
 	put_be16(hdr, u->lport);
 	put_be16(hdr + 2, dport);
@@ -443,7 +526,8 @@ static ssize_t udp_sendmsg(struct socket *s, struct sock_msg *m, int flags)
 	put_be16(hdr + 6, 0);
 	struct ip_tx tx = {
 		.src = src, .dst = dst, .proto = IPPROTO_UDP,
-		.tos = inet_tx_tos(&u->inet), .ttl = inet_tx_ttl(&u->inet),
+		.tos = cm.tos >= 0 ? (uint8_t)cm.tos : inet_tx_tos(&u->inet),
+		.ttl = cm.ttl > 0 ? (uint8_t)cm.ttl : inet_tx_ttl(&u->inet),
 		.df = inet_tx_df(&u->inet, false),
 	};
 	if (ri.features & NETIF_F_LOOPBACK) {
@@ -632,8 +716,6 @@ struct in_pktinfo_k {
 static ssize_t udp_recvmsg(struct socket *s, struct sock_msg *m, int flags)
 {
 	struct udp_sock *u = ud(s);
-	if (flags & MSG_OOB)
-		return -EOPNOTSUPP;
 	if (flags & MSG_ERRQUEUE)
 		return -EAGAIN;             /* no error queue */
 	size_t room = m->control_len;

@@ -369,7 +369,7 @@ static void autobind_locked(struct unix_sock *u)
 }
 
 /* Creates the socket node for a path bind: the inode, referenced. */
-static int mknod_sock(const char *path, struct inode **out)
+static int mknod_sock(const char *path, struct unix_sock *u, struct inode **out)
 {
 	struct nameidata nd;
 	struct path dir;
@@ -385,6 +385,11 @@ static int mknod_sock(const char *path, struct inode **out)
 			r = -EPERM;
 		else if ((dir.mnt && (dir.mnt->flags & 1)) || (dir.inode->sb && dir.inode->sb->read_only))
 			r = -EROFS;
+		else if (dir.inode->ops->lookup &&
+			 dir.inode->ops->lookup(dir.inode, last.name, last.len, &(struct inode *){ 0 }) == 0)
+			r = -EADDRINUSE;
+		else if (READ_ONCE(u->alen))
+			r = -EINVAL;
 		else {
 			struct inode *i;
 			r = dir.inode->ops->create(dir.inode, last.name, last.len,
@@ -417,13 +422,15 @@ static int unix_bind(struct socket *s, const void *addr, size_t len)
 	int r = unix_addr_check(addr, len, a, &alen);
 	if (r)
 		return r;
-	if (READ_ONCE(u->alen))
-		return -EINVAL;
 	struct inode *ino = NULL;
 	if (!is_abstract(a, alen)) {
-		r = mknod_sock((const char *)a + SUN_OFF, &ino);
+		/* As Linux: an existing path is EADDRINUSE before a socket
+		 * already bound is EINVAL. */
+		r = mknod_sock((const char *)a + SUN_OFF, u, &ino);
 		if (r)
 			return r;
+	} else if (READ_ONCE(u->alen)) {
+		return -EINVAL;
 	}
 	uint64_t f = ulock();
 	if (u->alen)
@@ -912,14 +919,22 @@ static ssize_t unix_dgram_sendmsg(struct socket *s, struct sock_msg *m, int flag
 	fds = NULL;
 	bool nonblock = sock_nonblock(s, flags);
 	uint64_t deadline = sock_snd_deadline(s);
+	struct unix_sock *drop = NULL;      /* a dead peer's link given up */
 	/* A connected pair waits on its own queue (the receiver wakes its
 	 * peer); a sender to someone else's socket waits on the receiver's. */
 	for (;;) {
 		f = ulock();
 		if (u->shut & SEND_SHUTDOWN)
 			r = -EPIPE;
-		else if (o->dead)
+		else if (o->dead) {
 			r = seq ? -EPIPE : -ECONNREFUSED;
+			if (!seq && u->peer == o) {
+				/* Linux drops the link: the next send is ENOTCONN */
+				u->peer = NULL;
+				u->state = U_UNCONN;
+				drop = o;
+			}
+		}
 		else if (o->shut & RCV_SHUTDOWN)
 			r = -EPIPE;
 		else if (!seq && o->peer && o->peer != u && o != u)
@@ -947,6 +962,8 @@ static ssize_t unix_dgram_sendmsg(struct socket *s, struct sock_msg *m, int flag
 		sock_wake(o->s, EPOLLIN | EPOLLRDNORM);
 		r = (int)len;
 	}
+	if (drop)
+		sock_put(drop->s);
 out:
 	if (b)
 		skb_free(b);

@@ -34,7 +34,7 @@ struct rtmsg { unsigned char f[8]; unsigned flags; };
 #define NLMSG_OK(h, n) ((n) >= (int)sizeof(struct nlmsghdr) && (h)->nlmsg_len >= sizeof(struct nlmsghdr) && (h)->nlmsg_len <= (unsigned)(n))
 #define NLMSG_NEXT(h, n) ((n) -= NLMSG_ALIGN((h)->nlmsg_len), (struct nlmsghdr *)((char *)(h) + NLMSG_ALIGN((h)->nlmsg_len)))
 
-static int eth;
+static int eth, linux_ref;
 
 static void ifaddrs_check(void)
 {
@@ -59,7 +59,8 @@ static void ifaddrs_check(void)
 				eth4 = !strcmp(t, "10.0.2.15") && m &&
 				       m->sin_addr.s_addr == htonl(0xffffff00) &&
 				       (i->ifa_flags & IFF_UP) && (i->ifa_flags & IFF_BROADCAST) &&
-				       b && b->sin_addr.s_addr == inet_addr("10.0.2.255");
+				       (linux_ref ||   /* busybox ip sets no broadcast there */
+					(b && b->sin_addr.s_addr == inet_addr("10.0.2.255")));
 			}
 		} else if (i->ifa_addr->sa_family == AF_PACKET) {
 			if (!strcmp(i->ifa_name, "lo"))
@@ -119,12 +120,16 @@ static void ioctls(void)
 		strcpy(r.ifr_name, "eth0");
 		EXPECT(ioctl(s, SIOCGIFADDR, &r) == 0 &&
 		       ((struct sockaddr_in *)&r.ifr_addr)->sin_addr.s_addr == inet_addr("10.0.2.15"));
-		EXPECT(ioctl(s, SIOCGIFBRDADDR, &r) == 0 &&
-		       ((struct sockaddr_in *)&r.ifr_broadaddr)->sin_addr.s_addr == inet_addr("10.0.2.255"));
+		if (!linux_ref)
+			EXPECT(ioctl(s, SIOCGIFBRDADDR, &r) == 0 &&
+			       ((struct sockaddr_in *)&r.ifr_broadaddr)->sin_addr.s_addr ==
+			       inet_addr("10.0.2.255"));
 		EXPECT(ioctl(s, SIOCGIFHWADDR, &r) == 0 && r.ifr_hwaddr.sa_family == 1 &&
 		       (unsigned char)r.ifr_hwaddr.sa_data[0] == 0x52);
 		EXPECT(ioctl(s, SIOCGIFFLAGS, &r) == 0 && (r.ifr_flags & IFF_UP) &&
-		       (r.ifr_flags & IFF_RUNNING) && !(r.ifr_flags & IFF_LOOPBACK));
+		       !(r.ifr_flags & IFF_LOOPBACK));
+		if (!linux_ref)      /* the Linux guest's carrier may come later */
+			EXPECT(r.ifr_flags & IFF_RUNNING);
 		EXPECT(ioctl(s, SIOCGIFMTU, &r) == 0 && r.ifr_mtu == 1500);
 	}
 	close(s);
@@ -132,7 +137,8 @@ static void ioctls(void)
 
 static void raw_netlink(void)
 {
-	EXPECT_ERRNO(socket(AF_NETLINK, SOCK_RAW, NETLINK_GENERIC), EPROTONOSUPPORT);
+	if (!linux_ref)
+		EXPECT_ERRNO(socket(AF_NETLINK, SOCK_RAW, NETLINK_GENERIC), EPROTONOSUPPORT);
 	EXPECT_ERRNO(socket(AF_NETLINK, SOCK_STREAM, NETLINK_ROUTE), ESOCKTNOSUPPORT);
 	int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	EXPECT(s >= 0);
@@ -192,6 +198,8 @@ static void resolver(void)
 int main(int argc, char **argv)
 {
 	eth = argc > 1 && !strcmp(argv[1], "eth");
+	linux_ref = argc > 1 && !strcmp(argv[1], "linux");
+	eth |= linux_ref;          /* the Linux guest has eth0 configured */
 	ifaddrs_check();
 	ioctls();
 	raw_netlink();

@@ -172,7 +172,7 @@ static void path_names(void)
 	socklen_t alen = offsetof(struct sockaddr_un, sun_path) + strlen(a.sun_path) + 1;
 	EXPECT_ERRNO(listen(l, 5), EINVAL);           /* unbound */
 	EXPECT(bind(l, (struct sockaddr *)&a, alen) == 0);
-	EXPECT_ERRNO(bind(l, (struct sockaddr *)&a, alen), EINVAL);   /* already bound */
+	EXPECT_ERRNO(bind(l, (struct sockaddr *)&a, alen), EADDRINUSE);   /* the path exists */
 	struct stat st;
 	EXPECT(stat("/tmp/u/sock", &st) == 0 && S_ISSOCK(st.st_mode));
 	int l2 = socket(AF_UNIX, SOCK_STREAM, 0);

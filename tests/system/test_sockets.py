@@ -1,12 +1,14 @@
 """Sockets: the Linux socket ABI (argument errors, AF_UNIX, UDP, netlink,
 interface ioctls) through the guest programs tests/guest/sock_*.c built
 with musl (static) and glibc (dynamic)."""
+import os
 import socket
+import sys
 import threading
 
 import pytest
 
-from conftest import boot
+from conftest import ROOT, boot
 from test_abi import VARIANTS, guest_files, run_guest
 from test_net import net_args
 
@@ -100,3 +102,28 @@ def test_udp_to_host(variant, udp_echo):
     ok(b, "sock_udp")
     assert b"host echo: 5" in b.stdout, b
     assert count[0] >= 7
+
+
+# --- the same expectations against Linux -------------------------------------
+
+@pytest.mark.skipif(os.environ.get("WISP_NET_GUEST") != "linux",
+                    reason="WISP_NET_GUEST=linux runs the guest tests in Debian's Linux")
+@pytest.mark.parametrize("name,args", [("sock_errors", "linux"), ("sock_unix", ""),
+                                       ("sock_udp", ""), ("sock_if", "linux"),
+                                       ("sock_restart", ""), ("sock_stress", "")])
+def test_linux_agrees(name, args):
+    """The checks hold on Linux 6.1 too (wisp-only ones skipped by "linux"):
+    the errno choices are Linux's, not guesses."""
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    import netguest
+    k = netguest.LinuxKernel.prepare()
+    prog = os.path.join(ROOT, "build", "tests", "guest", "musl", name)
+    g = netguest.Guest("linux", [prog] + args.split(), linux=k, smp=2)
+    try:
+        g.start()
+        g.wait_exit(170)
+        out = g.output()
+    finally:
+        g.stop()
+    out = out if isinstance(out, str) else out.decode(errors="replace")
+    assert f"{name}: ok" in out, out[-3000:]
