@@ -730,21 +730,112 @@ struct tcp_conn *tcp_accept(struct tcp_conn *l)
 }
 
 static void child_start(struct tcp_conn *l, struct tcp_conn *c, const struct tcp_info *t);
+static void child_start_quiet(struct tcp_conn *l, struct tcp_conn *c, const struct tcp_info *t,
+			      uint32_t cookie_iss);
+static void output(struct tcp_conn *c, bool more);
+static bool sync_input(struct tcp_conn *c, const struct tcp_info *t);
 
-/* The SYN queue is bounded (a full one drops new SYNs, as Linux does
- * without cookies); so is the accept queue (backlog). */
+/* SYN cookies (when the SYN queue is full): the SYN-ACK's sequence number
+ * is a keyed hash of the 4-tuple, the peer's ISN and a 64 s counter, with
+ * the low 2 bits naming the MSS; nothing is stored. The connection that a
+ * valid ACK then creates has no window scaling, SACK or timestamps (the
+ * cookie cannot carry them). */
+static const uint16_t cookie_mss[4] = { 536, 1300, 1440, 1460 };
+
+static uint32_t cookie_hash(const struct tcp_conn *l, uint32_t saddr, uint32_t daddr,
+			    uint16_t sport, uint16_t dport, uint32_t irs, uint32_t count)
+{
+	uint32_t k = l->env->isn_secret;
+	uint32_t h = mix32(saddr ^ k ^ 0x5bd1e995u);
+	h = mix32(h ^ daddr);
+	h = mix32(h ^ ((uint32_t)sport << 16 | dport));
+	h = mix32(h ^ irs);
+	return mix32(h ^ count ^ (k << 3));
+}
+
+static void send_cookie(struct tcp_conn *l, uint32_t saddr, uint32_t daddr,
+			const struct tcp_info *t)
+{
+	uint16_t peer = t->opts.has_mss && t->opts.mss ? t->opts.mss : TCP_DEFAULT_MSS;
+	unsigned idx = 0;
+	for (unsigned i = 0; i < 4; i++)
+		if (cookie_mss[i] <= peer)
+			idx = i;
+	uint32_t count = (uint32_t)(now(l) / TCP_COOKIE_PERIOD_US);
+	uint32_t iss = (cookie_hash(l, saddr, daddr, t->sport, t->dport, t->seq, count) & ~3u) | idx;
+	uint8_t h[TCP_HLEN + 4];
+	put_be16(h, t->dport);
+	put_be16(h + 2, t->sport);
+	put_be32(h + 4, iss);
+	put_be32(h + 8, t->seq + 1);
+	h[12] = (uint8_t)(((TCP_HLEN + 4) / 4) << 4);
+	h[13] = TCP_SYN | TCP_ACK;
+	put_be16(h + 14, (uint16_t)MIN(rcv_buf_size(l), 65535u));
+	put_be16(h + 16, 0);
+	put_be16(h + 18, 0);
+	h[20] = 2; h[21] = 4;
+	put_be16(h + 22, (uint16_t)adv_mss(l));
+	l->cookies_at = now(l);
+	l->stat_cookies_sent++;
+	l->stat_out_segs++;
+	l->env->reply(l->env->ctx, daddr, saddr, h, sizeof(h));
+}
+
+/* An ACK at a listener: true when it answered one of our cookies (and a
+ * connection was made of it). */
+static bool cookie_ack(struct tcp_conn *l, uint32_t saddr, uint32_t daddr,
+		       const struct tcp_info *t)
+{
+	if (!l->cookies_at || now(l) - l->cookies_at > 2ull * TCP_COOKIE_PERIOD_US ||
+	    (t->flags & (TCP_SYN | TCP_RST)) || !l->env->reply)
+		return false;
+	uint32_t iss = t->ack - 1, irs = t->seq - 1;
+	uint32_t count = (uint32_t)(now(l) / TCP_COOKIE_PERIOD_US);
+	bool ok = false;
+	for (uint32_t back = 0; back < 2 && !ok; back++)
+		ok = ((cookie_hash(l, saddr, daddr, t->sport, t->dport, irs, count - back) ^ iss) & ~3u) == 0;
+	if (!ok || l->aq_len >= l->backlog)
+		return false;
+	struct tcp_conn *c = l->env->spawn(l->env->ctx, l, daddr, t->dport, saddr, t->sport);
+	if (!c)
+		return false;
+	/* as if the SYN had been kept: child_start's work without options */
+	struct tcp_info syn = { .sport = t->sport, .dport = t->dport, .seq = irs, .flags = TCP_SYN,
+				.window = (uint16_t)MIN((uint32_t)t->window, 65535u) };
+	syn.opts.has_mss = true;
+	syn.opts.mss = cookie_mss[iss & 3];
+	child_start_quiet(l, c, &syn, iss);
+	l->stat_cookies_ok++;
+	sync_input(c, t);
+	if (c->state != TCP_CLOSED && c->state != TCP_TIME_WAIT)
+		output(c, false);
+	finish(c);
+	return true;
+}
+
+/* The SYN queue is bounded; when it is full, SYN cookies answer (the
+ * accept queue, backlog, bounds everything). */
 static bool listen_input(struct tcp_conn *l, uint32_t saddr, uint32_t daddr,
 			 const struct tcp_info *t)
 {
 	if (t->flags & TCP_RST)
 		return false;
-	if (t->flags & TCP_ACK)
+	if (t->flags & TCP_ACK) {
+		if (cookie_ack(l, saddr, daddr, t))
+			return false;
 		return true;   /* RST it */
+	}
 	if (!(t->flags & TCP_SYN) || (t->flags & TCP_FIN))
 		return false;
 	unsigned synq_max = MAX(l->backlog, 16u);
-	if (l->synq_len >= synq_max || l->aq_len >= l->backlog) {
+	if (l->aq_len >= l->backlog) {
 		l->stat_in_errs++;
+		return false;
+	}
+	if (l->synq_len >= synq_max) {
+		l->stat_in_errs++;
+		if (l->env->reply)
+			send_cookie(l, saddr, daddr, t);
 		return false;
 	}
 	struct tcp_conn *c = l->env->spawn(l->env->ctx, l, daddr, t->dport, saddr, t->sport);
@@ -757,6 +848,17 @@ static bool listen_input(struct tcp_conn *l, uint32_t saddr, uint32_t daddr,
 
 /* Called by the glue's spawn path: the child exists with its tuple. */
 static void child_start(struct tcp_conn *l, struct tcp_conn *c, const struct tcp_info *t)
+{
+	child_start_quiet(l, c, t, 0);
+	c->rtt_start = now(c);
+	send_syn(c, false);
+	c->rcv_adv = c->rcv_nxt + MIN(rcv_buf_size(c), 65535u);
+	arm_rto(c);
+}
+
+/* A child in SYN_RECEIVED for the SYN t; iss: a cookie's (0: a fresh one). */
+static void child_start_quiet(struct tcp_conn *l, struct tcp_conn *c, const struct tcp_info *t,
+			      uint32_t cookie_iss)
 {
 	c->state = TCP_SYN_RECEIVED;
 	c->closed_notified = false;
@@ -775,7 +877,7 @@ static void child_start(struct tcp_conn *l, struct tcp_conn *c, const struct tcp
 	c->irs = t->seq;
 	c->rcv_nxt = t->seq + 1;
 	take_syn_opts(c, t, true);
-	c->iss = isn(c);
+	c->iss = cookie_iss ? cookie_iss : isn(c);
 	c->ts_offset = c->env->random(c->env->ctx);
 	c->snd_una = c->iss;
 	c->snd_nxt = c->snd_max = c->iss + 1;
@@ -793,10 +895,9 @@ static void child_start(struct tcp_conn *l, struct tcp_conn *c, const struct tcp
 		l->aq_head = c;
 	l->aq_tail = c;
 	l->synq_len++;
-	c->rtt_start = now(c);
-	send_syn(c, false);
 	c->rcv_adv = c->rcv_nxt + MIN(rcv_buf_size(c), 65535u);
-	arm_rto(c);
+	if (cookie_iss)
+		c->retries = 1;   /* no RTT sample: the SYN-ACK's time is unknown */
 }
 
 /* ---- active open --------------------------------------------------------- */

@@ -57,6 +57,7 @@ const char *tcp_state_name(enum tcp_state s);
 #define TCP_SACK_MAX        32            /* scoreboard blocks */
 #define TCP_QUICKACKS       16
 #define TCP_RCV_WSCALE      7
+#define TCP_COOKIE_PERIOD_US 64000000u    /* a SYN cookie is good for 64-128 s */
 
 struct tcp_ring {
 	uint8_t *buf;
@@ -93,6 +94,9 @@ struct tcp_env {
 	 * by the glue with the tuple and hashed), or NULL. */
 	struct tcp_conn *(*spawn)(void *ctx, struct tcp_conn *listener, uint32_t laddr,
 				  uint16_t lport, uint32_t raddr, uint16_t rport);
+	/* A segment without a connection (a SYN cookie's SYN-ACK) from src to
+	 * dst: header with checksum field 0, no payload. */
+	int (*reply)(void *ctx, uint32_t src, uint32_t dst, uint8_t *hdr, unsigned hlen);
 	void *ctx;
 };
 
@@ -180,6 +184,8 @@ struct tcp_conn {
 	struct tcp_conn *aq_head, *aq_tail;
 	unsigned aq_len, synq_len, backlog;
 	bool in_aq;
+	uint64_t cookies_at;       /* listener: last SYN cookie sent (us), 0: never */
+	uint64_t stat_cookies_sent, stat_cookies_ok;
 
 	/* rate limit of challenge ACKs (RFC 5961 7) */
 	uint64_t chack_epoch;

@@ -429,6 +429,16 @@ static void send_rst_for(uint32_t src, uint32_t dst, const struct tcp_info *t)
 	ip_output(&tx, &v, 1);
 }
 
+static int env_reply(void *ctx, uint32_t src, uint32_t dst, uint8_t *h, unsigned hl)
+{
+	(void)ctx;
+	put_be16(h + 16, csum_fold(csum_add(csum_pseudo(src, dst, IPPROTO_TCP, (uint16_t)hl), h, hl)));
+	struct net_iov v = { h, hl };
+	struct ip_tx tx = { .src = src, .dst = dst, .proto = IPPROTO_TCP, .df = true };
+	net_mib.tcp_out_segs++;
+	return ip_output(&tx, &v, 1);
+}
+
 static struct tcp_sock *find_listener(uint32_t addr, uint16_t port, uint32_t raddr, uint16_t rport)
 {
 	struct tcp_sock *best = NULL;
@@ -1358,6 +1368,7 @@ static void tcp_init_once(void)
 	env.free = env_free;
 	env.random = env_random;
 	env.spawn = env_spawn;
+	env.reply = env_reply;
 	env.isn_secret = env_random(NULL) ^ (uint32_t)(net_now_ns() * 2654435761u);
 	tcp_ready = true;
 }

@@ -164,9 +164,17 @@ static struct tcp_conn *env_spawn(void *ctx, struct tcp_conn *l, uint32_t la, ui
 	return &t->c;
 }
 
+static int env_reply(void *ctx, uint32_t src, uint32_t dst, uint8_t *hdr, unsigned hlen)
+{
+	(void)ctx;
+	emit(src, dst, hdr, hlen);
+	return 0;
+}
+
 static struct tcp_env env = {
 	.now_us = env_now, .output = env_output, .event = env_event, .alloc = env_alloc,
-	.free = env_free, .random = env_random, .spawn = env_spawn, .isn_secret = 0x5eed,
+	.free = env_free, .random = env_random, .spawn = env_spawn, .reply = env_reply,
+	.isn_secret = 0x5eed,
 };
 
 static int max_spawn = MAXC;
@@ -423,6 +431,66 @@ static void test_tiny_mss(void)
 			       .window = 1000, .opts = tiny };
 	tcp_input_seg(&l->c, B_IP, A_IP, &in);
 	CHECK(nconns == 2 && conns[1]->c.mss >= 64 && conns[1]->c.mss <= 88);
+	drain();
+}
+
+static void test_syn_cookies(void)
+{
+	reset_world();
+	struct tconn *l = new_conn();
+	l->c.lport = 80;
+	tcp_listen(&l->c, 4);
+	struct tcp_info s;
+	/* fill the SYN queue (16), then a cookie answers */
+	for (int i = 0; i < 16; i++) {
+		struct tcp_info in = { .sport = (uint16_t)(2000 + i), .dport = 80, .seq = 100,
+				       .flags = TCP_SYN, .window = 1000 };
+		tcp_input_seg(&l->c, B_IP, A_IP, &in);
+	}
+	CHECK(l->c.synq_len == 16);
+	drain();
+	struct tcp_opts o = { .has_mss = true, .mss = 1400, .has_ts = true, .tsval = 9,
+			      .sack_ok = true, .has_wscale = true, .wscale = 7 };
+	struct tcp_info syn = { .sport = 3000, .dport = 80, .seq = 5555, .flags = TCP_SYN,
+				.window = 2000, .opts = o };
+	int before = nconns;
+	tcp_input_seg(&l->c, B_IP, A_IP, &syn);
+	CHECK(nconns == before && l->c.stat_cookies_sent == 1);   /* nothing stored */
+	CHECK(pop(&s) && s.flags == (TCP_SYN | TCP_ACK) && s.ack == 5556 && s.opts.has_mss &&
+	      !s.opts.has_ts && !s.opts.sack_ok && !s.opts.has_wscale && s.sport == 80 &&
+	      s.dport == 3000);
+	uint32_t cookie = s.seq;
+	CHECK((cookie & 3) == 1);   /* 1300 <= 1400 < 1440 */
+	/* a wrong cookie: RST */
+	struct tcp_info ack = { .sport = 3000, .dport = 80, .seq = 5556, .ack = cookie + 5,
+				.flags = TCP_ACK, .window = 3000 };
+	CHECK(tcp_input_seg(&l->c, B_IP, A_IP, &ack));
+	/* from another port: RST */
+	ack.ack = cookie + 1;
+	ack.sport = 3001;
+	CHECK(tcp_input_seg(&l->c, B_IP, A_IP, &ack));
+	/* the right one, with data: an established connection in the accept queue */
+	ack.sport = 3000;
+	ack.flags = TCP_ACK | TCP_PSH;
+	ack.payload = (const uint8_t *)"GET";
+	ack.payload_len = 3;
+	CHECK(!tcp_input_seg(&l->c, B_IP, A_IP, &ack));
+	CHECK(nconns == before + 1 && l->c.aq_len == 1 && l->c.stat_cookies_ok == 1);
+	struct tcp_conn *c = tcp_accept(&l->c);
+	CHECK(c && c->state == TCP_ESTABLISHED && c->mss == 1300 && !c->ts_ok && !c->ws_ok &&
+	      c->snd_wnd == 3000 && c->rcv.len == 3 && c->rport == 3000 && c->raddr == B_IP);
+	CHECK(pop(&s) && s.ack == 5559);
+	/* cookies expire after two periods */
+	drain();
+	tcp_input_seg(&l->c, B_IP, A_IP, &syn);
+	CHECK(pop(&s));
+	cookie = s.seq;
+	now_us += 2ull * TCP_COOKIE_PERIOD_US + 1;
+	ack.payload_len = 0;
+	ack.ack = cookie + 1;
+	ack.sport = 3000;
+	ack.seq = 5556;
+	CHECK(tcp_input_seg(&l->c, B_IP, A_IP, &ack));
 	drain();
 }
 
@@ -1170,6 +1238,7 @@ int main(void)
 	test_active_open();
 	test_passive_open();
 	test_tiny_mss();
+	test_syn_cookies();
 	test_simultaneous();
 	test_receive_reassembly();
 	test_delayed_ack();
