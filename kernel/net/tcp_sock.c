@@ -1323,19 +1323,40 @@ static int tcp_getsockopt(struct socket *s, int level, int name, void *val, size
 	return put_int(val, len, v);
 }
 
+/* SO_LINGER with a timeout: close waits until what was sent is
+ * acknowledged, FIN included (or the time runs out). */
+static bool linger_done(struct tcp_sock *ts)
+{
+	struct tcp_conn *c = &ts->c;
+	return c->state == TCP_CLOSED || c->state == TCP_TIME_WAIT || c->state == TCP_FIN_WAIT_2 ||
+	       c->state == TCP_LISTEN;
+}
+
 static void tcp_release(struct socket *s)
 {
 	struct tcp_sock *ts = SK(s);
 	uint64_t f = net_lock_irqsave();
 	sync_opts(ts, s);
+	struct tcp_conn *c = &ts->c;
+	bool linger = s->linger_on && s->linger_s > 0 && c->state != TCP_LISTEN &&
+		      c->state != TCP_CLOSED;
+	if (linger) {
+		/* the socket stays attached (so events wake us) while we wait */
+		tcp_close(c);
+		net_unlock_irqrestore(f);
+		uint64_t deadline = net_now_ns() + (uint64_t)s->linger_s * 1000000000ull;
+		(void)sock_wait(s, linger_done(ts), false, deadline);
+		f = net_lock_irqsave();
+	}
 	ts->sock = NULL;
 	s->pcb = NULL;
-	struct tcp_conn *c = &ts->c;
 	if (c->state == TCP_CLOSED) {
 		if (!c->parent)
 			tcp_sock_free(ts);
-	} else {
+	} else if (!linger) {
 		tcp_close(c);   /* may free ts (TCP_EV_CLOSED) */
+	} else if (c->state == TCP_TIME_WAIT) {
+		tcp_conn_free_rings(c);
 	}
 	net_unlock_irqrestore(f);
 	sock_put(s);

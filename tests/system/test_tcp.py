@@ -22,7 +22,7 @@ GLIBC_LIBS = [
     "/lib/x86_64-linux-gnu/libgcc_s.so.1",
 ]
 LOOP_TESTS = ["bulk", "half_close", "nonblocking", "accept_nonblock", "many", "resets",
-              "options"]
+              "options", "linger"]
 
 
 def files_for(variant, name):
