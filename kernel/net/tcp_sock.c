@@ -325,7 +325,11 @@ static void env_event(void *ctx, struct tcp_conn *c, unsigned ev)
 		uint32_t e = 0;
 		if (ev & (TCP_EV_READABLE | TCP_EV_ERROR | TCP_EV_CLOSED))
 			e |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
-		if (ev & (TCP_EV_WRITABLE | TCP_EV_CONNECTED | TCP_EV_ERROR | TCP_EV_CLOSED))
+		if (ev & (TCP_EV_CONNECTED | TCP_EV_ERROR | TCP_EV_CLOSED))
+			e |= EPOLLOUT | EPOLLWRNORM;
+		/* freed send space wakes writers only once poll would call the
+		 * socket writable (a third free), not on every ACK */
+		if ((ev & TCP_EV_WRITABLE) && c->snd.size - c->snd.len >= c->snd.len / 2)
 			e |= EPOLLOUT | EPOLLWRNORM;
 		if (ev & TCP_EV_ERROR) {
 			e |= EPOLLERR;
@@ -1353,10 +1357,12 @@ static void tcp_release(struct socket *s)
 	if (c->state == TCP_CLOSED) {
 		if (!c->parent)
 			tcp_sock_free(ts);
+	} else if (c->state == TCP_TIME_WAIT) {
+		/* nobody reads or writes any more: 30 s without the rings */
+		c->orphan = true;
+		tcp_conn_free_rings(c);
 	} else if (!linger) {
 		tcp_close(c);   /* may free ts (TCP_EV_CLOSED) */
-	} else if (c->state == TCP_TIME_WAIT) {
-		tcp_conn_free_rings(c);
 	}
 	net_unlock_irqrestore(f);
 	sock_put(s);
