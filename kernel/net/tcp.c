@@ -318,8 +318,8 @@ uint32_t tcp_rcv_window(const struct tcp_conn *c)
 	 * a segment or a good part of the buffer (receiver SWS avoidance) */
 	if (free <= cur)
 		return cur;
-	if (free - cur < MIN(c->rcv.size / 2, (uint32_t)c->adv_mss) && cur)
-		return cur;
+	if (free - cur < MIN(c->rcv.size / 2, (uint32_t)c->adv_mss))
+		return cur;   /* also keeps a zero window shut until a segment fits */
 	return free;
 }
 
