@@ -16,6 +16,8 @@ machine's kernel has no netem, and this needs none). ARP passes unharmed.
 The peer listens on ADDR:PORT, accepts one connection, sends SEND's bytes
 while receiving, and checks that what arrives is EXPECT's bytes. One JSON
 line on stdout says how it went ({"ok": ..., ...}); "ready" comes first.
+The link keeps running after that until stdin closes (the test closes it
+once the guest is done: our last segments may still need it).
 """
 import fcntl
 import hashlib
@@ -161,10 +163,17 @@ def main(argv):
                "seconds": round(time.monotonic() - t0, 2)}
     except OSError as e:
         res = {"ok": False, "error": str(e), "seconds": round(time.monotonic() - t0, 2)}
+    res["link"] = dict(relay.stats)
+    print(json.dumps(res), flush=True)
+    # The link stays up: our last bytes and FIN may still be in flight
+    # (retransmitted by this kernel) when the peer is done. The test ends
+    # us once the guest has exited, or stdin closes.
+    try:
+        sys.stdin.read()
+    except (OSError, KeyboardInterrupt):
+        pass
     relay.stop = True
     rt.join(2)
-    res["link"] = relay.stats
-    print(json.dumps(res), flush=True)
     return 0 if res["ok"] else 1
 
 
