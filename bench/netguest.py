@@ -185,7 +185,8 @@ class Guest:
     [(host_port, guest_port[, "udp"])]."""
 
     def __init__(self, kind, argv, files=None, ports=(), mem=256, smp=1, accel="tcg",
-                 workdir=None, linux=None, tap=None, qemu_extra=(), wrap=(), machine=None):
+                 workdir=None, linux=None, tap=None, qemu_extra=(), wrap=(), machine=None,
+                 image=None):
         if kind not in ("wisp", "linux"):
             raise ValueError(kind)
         self.kind, self.argv, self.files = kind, list(argv), dict(files or {})
@@ -194,6 +195,7 @@ class Guest:
         # tap: (ifname, "A.B.C.D/NN", gateway) instead of user networking
         self.tap, self.qemu_extra, self.wrap = tap, list(qemu_extra), list(wrap)
         self.machine = machine       # wisp only: --machine (default microvm)
+        self.image = image           # wisp only: `wisp boot IMAGE` (argv unused)
         self.proc = None
         self._own_dir = workdir is None
         self.dir = workdir or tempfile.mkdtemp(prefix="wisp-netguest-")
@@ -204,8 +206,9 @@ class Guest:
     # -- command lines
     def command(self):
         if self.kind == "wisp":
-            a = [WISP, "run", "--accel", self.accel, "--kernel", KERNEL,
-                 "-m", "%dM" % self.mem, "-c", str(self.smp)]
+            a = [WISP] + (["boot", self.image] if self.image else ["run"]) + [
+                "--accel", self.accel, "--kernel", KERNEL, "-m", "%dM" % self.mem,
+                "-c", str(self.smp)]
             if self.machine:
                 a += ["--machine", self.machine]
             for h, g, proto in self._ports():
@@ -214,7 +217,7 @@ class Guest:
                 a += ["--net", "tap:" + self.tap[0], "--ip", "%s,gw=%s" % self.tap[1:]]
             for g, h in sorted(self.files.items()):
                 a += ["--add", "%s:%s" % (h, g)]
-            return self.wrap + a + ["--"] + self.argv
+            return self.wrap + a + ([] if self.image else ["--"] + self.argv)
         if self.linux is None:
             raise GuestError("no Linux kernel given")
         initrd = self._linux_initrd()

@@ -160,6 +160,26 @@ def test_nginx_serves_index_and_64mib_both_ways(guest, tmp_path):
     print("nginx 64 MiB: download %.1f s, upload %.1f s" % (down_s, up_s))
 
 
+def test_built_image_boots_and_serves(tmp_path):
+    """wisp build packs nginx and its configuration into an ext2 image (with
+    the generated /etc); wisp boot IMAGE -p publishes its port."""
+    if GUEST != "wisp":
+        pytest.skip("wisp build/boot are wisp's")
+    need("/usr/sbin/nginx", "curl", "mke2fs")
+    files = ng.nginx_files(str(tmp_path))
+    img = tmp_path / "nginx.img"
+    p = subprocess.run([ng.WISP, "build", "-o", str(img),
+                        *sum((["--add", "%s:%s" % (h, g)] for g, h in files.items()), []),
+                        "--", *NGINX_ARGV], capture_output=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    port = ng.free_port()
+    with ng.Guest("wisp", NGINX_ARGV, image=str(img), ports=[(port, 80)],
+                  workdir=str(tmp_path)) as g:
+        g.wait_ready(lambda: ng.probe_http(port), READY_S)
+        p = curl("http://127.0.0.1:%d/" % port)
+        assert p.returncode == 0 and p.stdout == INDEX_612, (p.stderr, g.tail())
+
+
 # --- redis --------------------------------------------------------------------
 
 def test_redis_commands_and_benchmark(guest):
