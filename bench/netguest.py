@@ -307,7 +307,8 @@ class Guest:
         if self.kind == "wisp" and self.qemu_extra:
             env = dict(os.environ, WISP_QEMU_EXTRA=" ".join(self.qemu_extra))
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.out,
-                                     stderr=self.err, start_new_session=True, env=env)
+                                     stderr=self.err, start_new_session=True, env=env,
+                                     preexec_fn=_die_with_parent)
         return self
 
     def output(self):
@@ -393,6 +394,17 @@ class Guest:
     def __exit__(self, *exc):
         self.cleanup()
         return False
+
+
+def _die_with_parent():
+    """In the child before exec: SIGKILL when the test or benchmark dies
+    (even by SIGKILL), so no VM outlives it. wisp passes the same on to
+    QEMU; for the Linux guest QEMU is the child itself."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def library_files(prog):
