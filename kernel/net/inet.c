@@ -104,11 +104,12 @@ int inet_setsockopt(struct inet_opts *o, int name, const void *val, size_t len)
 	case IP_OPTIONS:
 		return len == 0 ? 0 : -EINVAL;        /* no IP options are sent */
 	case IP_MULTICAST_IF:
+		return len < 4 ? -EINVAL : 0;
 	case IP_ADD_MEMBERSHIP:
 	case IP_DROP_MEMBERSHIP:
 		/* No multicast routing: joining is accepted for programs that
-		 * probe it, nothing is received. */
-		return len < 4 ? -EINVAL : 0;
+		 * probe it, nothing is received. struct ip_mreq at least. */
+		return len < 8 ? -EINVAL : 0;
 	default:
 		return -ENOPROTOOPT;
 	}

@@ -25,6 +25,7 @@
 struct sock_full {
 	struct socket s;
 	bool listening;            /* SO_ACCEPTCONN */
+	char bind_dev[16];         /* SO_BINDTODEVICE (recorded, not enforced) */
 };
 
 static sock_create_fn families[AF_MAX] = {
@@ -519,8 +520,12 @@ long sock_ioctl_common(struct socket *s, unsigned long cmd, unsigned long arg)
 	switch (cmd) {
 	case SIOCGIFCONF:
 		return ifconf(arg);
-	case SIOCGIFNAME: case SIOCGIFFLAGS: case SIOCGIFADDR: case SIOCGIFDSTADDR:
-	case SIOCGIFBRDADDR: case SIOCGIFNETMASK: case SIOCGIFMETRIC: case SIOCGIFMTU:
+	case SIOCGIFADDR: case SIOCGIFDSTADDR: case SIOCGIFBRDADDR: case SIOCGIFNETMASK:
+		/* IPv4 addresses: AF_INET sockets only (Linux's devinet ioctls) */
+		if (s->family != AF_INET)
+			break;
+		return ifreq_ioctl(cmd, arg);
+	case SIOCGIFNAME: case SIOCGIFFLAGS: case SIOCGIFMETRIC: case SIOCGIFMTU:
 	case SIOCGIFHWADDR: case SIOCGIFINDEX: case SIOCGIFTXQLEN:
 		return ifreq_ioctl(cmd, arg);
 	}
@@ -617,6 +622,7 @@ int sock_setsockopt_common(struct socket *s, int name, const void *val, size_t l
 		memcpy(ifname, val, MIN(len, sizeof(ifname) - 1));
 		if (ifname[0] && !netif_find(ifname))
 			return -ENODEV;
+		memcpy(container_of(s, struct sock_full, s)->bind_dev, ifname, sizeof(ifname));
 		return 0;
 	}
 	if (len < sizeof(int))
@@ -782,8 +788,13 @@ int sock_getsockopt_common(struct socket *s, int name, void *val, size_t *len)
 		goto out;
 	}
 	case SO_PEERCRED: {
+		/* The peer's credentials: a connected or listening AF_UNIX
+		 * socket has them (the one process, root); others none. */
 		struct ucred_k c = { 0, (uint32_t)-1, (uint32_t)-1 };
-		if (s->family == AF_UNIX)
+		uint8_t tmp[SOCKADDR_MAX];
+		size_t tl = sizeof(tmp);
+		if (s->family == AF_UNIX && (sock_is_listening(s) ||
+		    (s->ops->getname && s->ops->getname(s, tmp, &tl, true) == 0)))
 			c = (struct ucred_k){ 1, 0, 0 };
 		lv = sizeof(c);
 		memcpy(val, &c, lv);
@@ -797,9 +808,19 @@ int sock_getsockopt_common(struct socket *s, int name, void *val, size_t *len)
 		memcpy(val, &c, lv);
 		goto out;
 	}
-	case SO_BINDTODEVICE:
-		*len = 0;
+	case SO_BINDTODEVICE: {
+		const char *d = container_of(s, struct sock_full, s)->bind_dev;
+		size_t n = strlen(d);
+		if (!n) {
+			*len = 0;
+			return 0;
+		}
+		if (*len < n + 1)
+			return -EINVAL;
+		memcpy(val, d, n + 1);
+		*len = n + 1;
 		return 0;
+	}
 	default:
 		return s->ops->getsockopt ? s->ops->getsockopt(s, SOL_SOCKET, name, val, len)
 					  : -ENOPROTOOPT;

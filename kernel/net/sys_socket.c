@@ -444,7 +444,7 @@ static long sys_recvfrom(int fd, void *buf, size_t len, int flags, void *uaddr, 
 		r = -EOPNOTSUPP;
 	else
 		r = sock_intr(s, s->ops->recvmsg(s, &m, flags), true);
-	if (r >= 0 && uaddr && ualen) {
+	if (r >= 0 && uaddr) {          /* a NULL length is EFAULT, as Linux */
 		long e = addr_out(m.name, m.namelen, uaddr, ualen);
 		if (e < 0)
 			r = e;

@@ -851,7 +851,7 @@ static int udp_getsockopt(struct socket *s, int level, int name, void *val, size
 			net_unlock_irqrestore(f);
 			if (r)
 				return r;
-			int v = (int)ri.mtu;
+			int v = (int)MIN(ri.mtu, 65535u);     /* IP_MAX_MTU, as Linux */
 			if (*len < sizeof(int))
 				return -EINVAL;
 			memcpy(val, &v, sizeof(v));

@@ -585,9 +585,9 @@ static int unix_accept(struct socket *s, struct socket **out, bool nonblock)
 	uint64_t deadline = sock_rcv_deadline(s);
 	for (;;) {
 		uint64_t f = ulock();
-		if (u->state != U_LISTEN) {
+		if (u->state != U_LISTEN || (u->shut & RCV_SHUTDOWN)) {
 			uunlock(f);
-			return -EINVAL;
+			return -EINVAL;     /* not listening, or shut down (Linux) */
 		}
 		if (!list_empty(&u->acceptq)) {
 			struct unix_sock *e = list_first_entry(&u->acceptq, struct unix_sock, acc_node);
@@ -601,8 +601,8 @@ static int unix_accept(struct socket *s, struct socket **out, bool nonblock)
 			return 0;
 		}
 		uunlock(f);
-		int r = sock_wait(s, !list_empty(&u->acceptq) || u->state != U_LISTEN, nonblock,
-				  deadline);
+		int r = sock_wait(s, !list_empty(&u->acceptq) || u->state != U_LISTEN ||
+				  (u->shut & RCV_SHUTDOWN), nonblock, deadline);
 		if (r)
 			return r;
 	}

@@ -61,6 +61,21 @@ def test_fuzz(variant, seed):
     assert "heap" not in b.log.lower().replace("heap_debug", ""), b
 
 
+PROBE_LINUX = os.path.join(ROOT, "tests", "data", "sock_probe.linux.txt")
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_probe_matches_linux(variant):
+    """~100 edge cases (closed peers, unconnected and listening sockets,
+    short address buffers, option encodings, ioctls per family) print
+    exactly what they print on Linux 6.1."""
+    b = run(variant, "sock_probe")
+    assert b.status == 0, b
+    with open(PROBE_LINUX) as f:
+        want = f.read()
+    assert b.stdout.decode() == want, b
+
+
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_interfaces_with_nic(variant):
     """eth0 from DHCP shows in getifaddrs, if_nameindex, SIOCGIF*, netlink."""
@@ -110,7 +125,8 @@ def test_udp_to_host(variant, udp_echo):
                     reason="WISP_NET_GUEST=linux runs the guest tests in Debian's Linux")
 @pytest.mark.parametrize("name,args", [("sock_errors", "linux"), ("sock_unix", ""),
                                        ("sock_udp", ""), ("sock_if", "linux"),
-                                       ("sock_restart", ""), ("sock_stress", "")])
+                                       ("sock_restart", ""), ("sock_stress", ""),
+                                       ("sock_probe", "")])
 def test_linux_agrees(name, args):
     """The checks hold on Linux 6.1 too (wisp-only ones skipped by "linux"):
     the errno choices are Linux's, not guesses."""
@@ -126,4 +142,11 @@ def test_linux_agrees(name, args):
     finally:
         g.stop()
     out = out if isinstance(out, str) else out.decode(errors="replace")
+    if name == "sock_probe":
+        lines = [l for l in out.replace("\r", "").splitlines() if not l.startswith("[")]
+        got = "\n".join(lines[lines.index(next(l for l in lines if l.startswith("seqpacket"))):
+                            lines.index("sock_probe: done") + 1]) + "\n"
+        with open(PROBE_LINUX) as f:
+            assert got == f.read(), got
+        return
     assert f"{name}: ok" in out, out[-3000:]

@@ -1,0 +1,181 @@
+/* Edge cases of the socket calls printed one per line, for comparison
+ * with Linux: tests/data/sock_probe.linux.txt is this program's output on
+ * Linux 6.1 (Debian's kernel, test_sockets.py test_linux_agrees makes it
+ * again), and test_sockets.py checks that wisp prints the same. Lines
+ * about what wisp does not do (MSG_OOB on AF_UNIX streams) are left out. */
+#include <stdio.h>
+#include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stddef.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+/* errno as a number: the C libraries word strerror differently */
+#define P(name, expr) do { errno = 0; long r_ = (long)(expr); \
+	if (r_ < 0) printf("%-30s %ld errno %d\n", name, r_, errno); \
+	else printf("%-30s %ld\n", name, r_); } while (0)
+
+static volatile int pipes;
+static void onpipe(int s) { (void)s; pipes++; }
+
+static void part1(void)
+{
+ int sv[2]; char b[64]; int v; socklen_t l = sizeof v;
+ socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv); close(sv[1]);
+ pipes=0; P("seqpacket send closed", send(sv[0], "x", 1, 0)); printf("sigpipes %d\n", pipes);
+ P("seqpacket recv closed", recv(sv[0], b, 8, 0)); close(sv[0]);
+ socketpair(AF_UNIX, SOCK_DGRAM, 0, sv); close(sv[1]);
+ P("dgram send closed peer", send(sv[0], "x", 1, 0));
+ P("dgram send closed again", send(sv[0], "x", 1, 0)); 
+ P("dgram recv closed", recv(sv[0], b, 8, MSG_DONTWAIT)); close(sv[0]);
+ int u = socket(AF_UNIX, SOCK_STREAM, 0);
+ P("unconn stream recv", recv(u, b, 8, MSG_DONTWAIT));
+ P("unconn stream read", read(u, b, 8));
+ struct pollfd p = { u, POLLIN|POLLOUT, 0 }; poll(&p, 1, 0); printf("unconn stream poll %#x\n", p.revents);
+ P("unconn unix shutdown", shutdown(u, SHUT_RDWR));
+ P("unconn stream getpeername", getpeername(u, (void*)b, &l));
+ close(u);
+ int d = socket(AF_UNIX, SOCK_DGRAM, 0);
+ p.fd = d; poll(&p, 1, 0); printf("unconn dgram poll %#x\n", p.revents);
+ P("dgram accept", accept(d, NULL, NULL));
+ P("dgram recv nonblock", recv(d, b, 8, MSG_DONTWAIT));
+ P("dgram send unconnected", send(d, "x", 1, 0));
+ close(d);
+ socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+ struct sockaddr_un su = { AF_UNIX, "/tmp/zz" };
+ P("stream sendto connected", sendto(sv[0], "x", 1, 0, (void*)&su, sizeof su));
+ P("stream listen connected", listen(sv[0], 1));
+ P("stream recv after oob", recv(sv[1], b, 8, MSG_DONTWAIT));
+ l = sizeof v; P("SO_SNDBUF unix", (getsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &v, &l), v));
+ l = sizeof v; P("SO_RCVBUF unix", (getsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &v, &l), v));
+ P("SO_SNDLOWAT set", setsockopt(sv[0], SOL_SOCKET, SO_SNDLOWAT, &v, sizeof v));
+ v = 7; P("SO_PRIORITY 7", setsockopt(sv[0], SOL_SOCKET, SO_PRIORITY, &v, sizeof v));
+ struct linger lg; l = sizeof lg; P("SO_LINGER get", (getsockopt(sv[0], SOL_SOCKET, SO_LINGER, &lg, &l), lg.l_onoff * 100 + lg.l_linger + 1000 * (int)l));
+ P("IP level on unix", setsockopt(sv[0], IPPROTO_IP, IP_TOS, &v, sizeof v));
+ P("unix shutdown 3", shutdown(sv[0], 3));
+ close(sv[0]); close(sv[1]);
+ int s = socket(AF_INET, SOCK_DGRAM, 0);
+ P("udp listen", listen(s, 1));
+ P("udp accept", accept(s, NULL, NULL));
+ P("udp shutdown unconn", shutdown(s, SHUT_WR));
+ P("udp send after shut_wr", sendto(s, "x", 1, 0, (void*)&(struct sockaddr_in){AF_INET, htons(9), {htonl(0x7f000001)}, {0}}, 16));
+ close(s);
+ s = socket(AF_INET, SOCK_DGRAM, 0);
+ struct sockaddr_in a = { AF_INET, 0, { htonl(0x7f000001) }, {0} };
+ P("udp sendto port 0", sendto(s, "x", 1, 0, (void*)&a, sizeof a));
+ struct sockaddr_in un = { AF_UNSPEC, 0, { 0 }, {0} };
+ P("udp bind AF_UNSPEC any", bind(s, (void*)&un, sizeof un));
+ P("udp bind again", bind(s, (void*)&a, sizeof a));
+ v = 0x10; setsockopt(s, IPPROTO_IP, IP_TOS, &v, sizeof v); l = sizeof v; P("IP_TOS get", (getsockopt(s, IPPROTO_IP, IP_TOS, &v, &l), v));
+ P("udp MSG_ERRQUEUE", recv(s, b, 8, MSG_ERRQUEUE|MSG_DONTWAIT));
+ P("udp MSG_OOB", recv(s, b, 8, MSG_OOB|MSG_DONTWAIT));
+ P("udp recv nonblock", recv(s, b, 8, MSG_DONTWAIT));
+ int fds[1] = { 0 };
+ char cb[CMSG_SPACE(4)]; memset(cb, 0, sizeof cb);
+ struct iovec iov = { "x", 1 };
+ a.sin_port = htons(9);
+ struct msghdr mh = { .msg_name = &a, .msg_namelen = sizeof a, .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cb, .msg_controllen = sizeof cb };
+ struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c->cmsg_level = SOL_SOCKET; c->cmsg_type = SCM_RIGHTS; c->cmsg_len = CMSG_LEN(4); memcpy(CMSG_DATA(c), fds, 4);
+ P("udp SCM_RIGHTS", sendmsg(s, &mh, 0));
+ c->cmsg_level = IPPROTO_IP; c->cmsg_type = 77;
+ P("udp cmsg IP bad type", sendmsg(s, &mh, 0));
+ int n = 0; P("udp FIONREAD empty", (ioctl(s, FIONREAD, &n), n));
+ P("udp getpeername", getpeername(s, (void*)b, &l));
+ struct sockaddr_in lo = { AF_INET, htons(7), { htonl(0x7f000001) }, {0} };
+ P("udp connect", connect(s, (void*)&lo, sizeof lo));
+ P("udp connect port 0", connect(s, (void*)&a, sizeof a));
+ close(s);
+
+}
+
+static void part2(void)
+{
+ char b[256]; int v; socklen_t l;
+ int d1 = socket(AF_UNIX, SOCK_DGRAM, 0), d2 = socket(AF_UNIX, SOCK_DGRAM, 0);
+ struct sockaddr_un a1 = { AF_UNIX, "/tmp/p2a" }, a2 = { AF_UNIX, "/tmp/p2b" };
+ unlink(a1.sun_path); unlink(a2.sun_path);
+ bind(d1, (void*)&a1, sizeof a1); bind(d2, (void*)&a2, sizeof a2);
+ sendto(d1, "hi", 2, 0, (void*)&a2, sizeof a2);
+ struct sockaddr_un from; l = 4;
+ P("recvfrom small addrlen", recvfrom(d2, b, 8, 0, (void*)&from, &l)); printf("  addrlen now %u\n", l);
+ sendto(d1, "hi", 2, 0, (void*)&a2, sizeof a2);
+ P("recvfrom addr no len", syscall(SYS_recvfrom, d2, b, 8, 0, &from, NULL));
+ P("recv after that", recv(d2, b, 8, MSG_DONTWAIT));
+ sendto(d1, "hi", 2, 0, (void*)&a2, sizeof a2);
+ struct iovec iov = { b, 8 }; struct msghdr mh = { .msg_name = &from, .msg_namelen = 5, .msg_iov = &iov, .msg_iovlen = 1 };
+ P("recvmsg small namelen", recvmsg(d2, &mh, 0)); printf("  namelen %u\n", mh.msg_namelen);
+ l = sizeof v; P("SO_TYPE raw unix", (socket(AF_UNIX, SOCK_RAW, 0) >= 0 ? 0 : -1));
+ int ur = socket(AF_UNIX, SOCK_RAW, 0); l = sizeof v; getsockopt(ur, SOL_SOCKET, SO_TYPE, &v, &l); printf("SO_TYPE of raw unix %d\n", v);
+ l = sizeof v; getsockopt(ur, SOL_SOCKET, SO_PROTOCOL, &v, &l); printf("SO_PROTOCOL unix %d\n", v);
+ struct ucred uc; l = sizeof uc; P("SO_PEERCRED unconn unix", getsockopt(ur, SOL_SOCKET, SO_PEERCRED, &uc, &l)); printf("  %d %d %d len %u\n", uc.pid, (int)uc.uid, (int)uc.gid, l);
+ int t = socket(AF_INET, SOCK_STREAM, 0);
+ l = sizeof uc; P("SO_PEERCRED tcp", getsockopt(t, SOL_SOCKET, SO_PEERCRED, &uc, &l)); printf("  %d %d %d\n", uc.pid, (int)uc.uid, (int)uc.gid);
+ unsigned long long ck; l = 4; P("SO_COOKIE len 4", getsockopt(t, SOL_SOCKET, SO_COOKIE, &ck, &l));
+ P("SO_BINDTODEVICE nope", setsockopt(t, SOL_SOCKET, SO_BINDTODEVICE, "nope", 5));
+ P("SO_BINDTODEVICE lo", setsockopt(t, SOL_SOCKET, SO_BINDTODEVICE, "lo", 3));
+ l = sizeof b; P("SO_BINDTODEVICE get", getsockopt(t, SOL_SOCKET, SO_BINDTODEVICE, b, &l)); printf("  len %u '%s'\n", l, l ? b : "");
+ v = -5; P("SO_RCVBUF -5", setsockopt(t, SOL_SOCKET, SO_RCVBUF, &v, sizeof v)); l = sizeof v; getsockopt(t, SOL_SOCKET, SO_RCVBUF, &v, &l); printf("  rcvbuf %d\n", v);
+ struct timeval tv = { -1, 0 }; P("SO_RCVTIMEO -1", setsockopt(t, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv)); l = sizeof tv; getsockopt(t, SOL_SOCKET, SO_RCVTIMEO, &tv, &l); printf("  %ld %ld\n", (long)tv.tv_sec, (long)tv.tv_usec);
+ v = 0; P("SO_RCVLOWAT 0", setsockopt(t, SOL_SOCKET, SO_RCVLOWAT, &v, sizeof v)); l = sizeof v; getsockopt(t, SOL_SOCKET, SO_RCVLOWAT, &v, &l); printf("  %d\n", v);
+ v = 1; P("SO_KEEPALIVE", setsockopt(t, SOL_SOCKET, SO_KEEPALIVE, &v, sizeof v)); l = sizeof v; getsockopt(t, SOL_SOCKET, SO_KEEPALIVE, &v, &l); printf("  %d\n", v);
+ close(t);
+ int u = socket(AF_INET, SOCK_DGRAM, 0);
+ l = sizeof v; P("IP_MTU unconnected", getsockopt(u, IPPROTO_IP, IP_MTU, &v, &l));
+ struct sockaddr_in lo = { AF_INET, htons(9), { htonl(0x7f000001) }, {0} };
+ connect(u, (void*)&lo, sizeof lo); l = sizeof v; P("IP_MTU connected lo", (getsockopt(u, IPPROTO_IP, IP_MTU, &v, &l), v));
+ l = sizeof v; P("IP_TTL len 1", (l = 1, getsockopt(u, IPPROTO_IP, IP_TTL, &v, &l), (long)l));
+ v = 1; P("IP_MTU_DISCOVER 9", (v = 9, setsockopt(u, IPPROTO_IP, IP_MTU_DISCOVER, &v, sizeof v)));
+ v = 0; P("IP_TOS byte", setsockopt(u, IPPROTO_IP, IP_TOS, "\x10", 1));
+ P("IP_TTL len 0", setsockopt(u, IPPROTO_IP, IP_TTL, &v, 0));
+ P("IP_ADD_MEMBERSHIP short", setsockopt(u, IPPROTO_IP, IP_ADD_MEMBERSHIP, &v, 4));
+ P("SOL_UDP UDP_CORK", setsockopt(u, IPPROTO_UDP, 1, (v = 1, &v), sizeof v));
+ P("SOL_TCP on udp", setsockopt(u, IPPROTO_TCP, 1, &v, sizeof v));
+ P("level 999 on udp", setsockopt(u, 999, 1, &v, sizeof v));
+ int n = -1; P("SIOCOUTQ udp", (ioctl(u, 0x5411, &n), n));
+ P("sendmmsg vlen 0", sendmmsg(u, NULL, 0, 0));
+ struct timespec bad = { 0, 2000000000 }; P("recvmmsg bad timeout", recvmmsg(u, (void*)b, 1, 0, &bad));
+ P("unknown ioctl", ioctl(u, 0x1234, &n));
+ P("SIOCGSTAMP", ioctl(u, 0x8906, b));
+ close(u);
+ int s = socket(AF_INET, SOCK_DGRAM, 0);
+ struct ifreq rq[1]; struct ifconf ic = { .ifc_len = 10, .ifc_req = rq };
+ P("SIOCGIFCONF tiny", (ioctl(s, SIOCGIFCONF, &ic), ic.ifc_len));
+ struct ifreq r; memset(&r, 0, sizeof r); r.ifr_ifindex = 99; P("SIOCGIFNAME 99", ioctl(s, SIOCGIFNAME, &r));
+ memset(&r, 0, sizeof r); strcpy(r.ifr_name, "lo"); P("SIOCGIFBRDADDR lo", ioctl(s, SIOCGIFBRDADDR, &r)); printf("  %s\n", inet_ntoa(((struct sockaddr_in*)&r.ifr_broadaddr)->sin_addr));
+ memset(&r, 0, sizeof r); strcpy(r.ifr_name, "lo"); P("SIOCGIFMTU lo", (ioctl(s, SIOCGIFMTU, &r), r.ifr_mtu));
+ memset(&r, 0, sizeof r); strcpy(r.ifr_name, "lo"); P("SIOCGIFFLAGS lo", (ioctl(s, SIOCGIFFLAGS, &r), r.ifr_flags));
+ memset(&r, 0, sizeof r); strcpy(r.ifr_name, "lo"); P("SIOCGIFTXQLEN lo", (ioctl(s, SIOCGIFTXQLEN, &r), r.ifr_qlen));
+ int us = socket(AF_UNIX, SOCK_STREAM, 0);
+ memset(&r, 0, sizeof r); strcpy(r.ifr_name, "lo"); P("SIOCGIFADDR on unix sock", ioctl(us, SIOCGIFADDR, &r));
+ memset(&r, 0, sizeof r); strcpy(r.ifr_name, "lo"); P("SIOCGIFINDEX on unix sock", ioctl(us, SIOCGIFINDEX, &r));
+ P("FIONREAD unconn unix", ioctl(us, FIONREAD, &n));
+ struct sockaddr_un ab = { AF_UNIX, "" }; P("unix bind len 2 then listen", (bind(us, (void*)&ab, 2), listen(us, 1)));
+ l = sizeof ab; P("getsockname autobind", (getsockname(us, (void*)&ab, &l), (long)l));
+ P("FIONREAD listening unix", ioctl(us, FIONREAD, &n));
+ P("send on listener", send(us, "x", 1, 0));
+ P("recv on listener", recv(us, b, 1, MSG_DONTWAIT));
+ P("shutdown listener", shutdown(us, SHUT_RDWR));
+ P("accept after shutdown", accept(us, NULL, NULL));
+ struct pollfd p = { us, POLLIN|POLLOUT, 0 }; poll(&p, 1, 0); printf("listener poll after shutdown %#x\n", p.revents);
+}
+
+int main(void)
+{
+	signal(SIGPIPE, onpipe);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	part1();
+	part2();
+	printf("sock_probe: done\n");
+	return 0;
+}
