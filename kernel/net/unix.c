@@ -61,7 +61,6 @@ struct unix_sock {
 	struct socket *s;
 	int state;
 	int shut;                       /* RCV_SHUTDOWN | SEND_SHUTDOWN */
-	int err;                        /* pending error, positive */
 	bool dead;                      /* released */
 	bool embryo;                    /* made by connect, not accepted yet */
 	struct unix_sock *peer;         /* holds a reference on peer->s */
@@ -227,7 +226,7 @@ static void unix_release_sock(struct unix_sock *u)
 	if (peer && u->s->type != SOCK_DGRAM) {
 		peer->shut = RCV_SHUTDOWN | SEND_SHUTDOWN;
 		if (unread)
-			peer->err = ECONNRESET;
+			peer->s->error = ECONNRESET;
 	}
 	list_move_all(&rq, &u->rq);
 	u->rq_bytes = 0;
@@ -1039,14 +1038,14 @@ static ssize_t unix_stream_recvmsg(struct socket *s, struct sock_msg *m, int fla
 			break;              /* files start a read of their own */
 		}
 		if (!b) {
-			int e = u->err;
+			int e = READ_ONCE(s->error);
 			bool eof = rcv_eof(u);
 			if (copied >= target || (copied && (eof || e))) {
 				uunlock(f);
 				break;
 			}
 			if (e) {
-				u->err = 0;
+				e = __atomic_exchange_n(&s->error, 0, __ATOMIC_ACQ_REL);
 				uunlock(f);
 				err = -e;
 				break;
@@ -1058,7 +1057,7 @@ static ssize_t unix_stream_recvmsg(struct socket *s, struct sock_msg *m, int fla
 			/* A peek waits for bytes beyond those it has seen. */
 			bool peek = flags & MSG_PEEK;
 			err = sock_wait(s, (peek ? u->rq_bytes > copied : !list_empty(&u->rq)) ||
-					u->err || rcv_eof(u), nonblock, deadline);
+					s->error || rcv_eof(u), nonblock, deadline);
 			mutex_lock(&u->rlock);
 			if (err)
 				break;
@@ -1126,9 +1125,9 @@ static ssize_t unix_dgram_recvmsg(struct socket *s, struct sock_msg *m, int flag
 			u->rq_bytes -= b->len;
 			u->rq_count--;
 		}
-		int e = u->err;
+		int e = READ_ONCE(s->error);
 		if (!b && e)
-			u->err = 0;
+			e = __atomic_exchange_n(&s->error, 0, __ATOMIC_ACQ_REL);
 		bool eof = rcv_eof(u);
 		uunlock(f);
 		if (b)
@@ -1142,7 +1141,7 @@ static ssize_t unix_dgram_recvmsg(struct socket *s, struct sock_msg *m, int flag
 			goto out;
 		}
 		mutex_unlock(&u->rlock);
-		r = sock_wait(s, !list_empty(&u->rq) || u->err || rcv_eof(u), nonblock, deadline);
+		r = sock_wait(s, !list_empty(&u->rq) || s->error || rcv_eof(u), nonblock, deadline);
 		mutex_lock(&u->rlock);
 		if (r)
 			goto out;
@@ -1181,7 +1180,7 @@ static uint32_t unix_poll(struct socket *s, struct poll_table *pt)
 	poll_wait(pt, &s->ph);
 	uint32_t m = 0;
 	uint64_t f = ulock();
-	if (u->err)
+	if (READ_ONCE(s->error))
 		m |= EPOLLERR;
 	if (u->shut == (RCV_SHUTDOWN | SEND_SHUTDOWN))
 		m |= EPOLLHUP;

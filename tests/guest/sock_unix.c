@@ -88,6 +88,18 @@ static void pair_stream(void)
 	EXPECT_ERRNO(recv(sv[1], buf, sizeof(buf), 0), ECONNRESET);
 	EXPECT(recv(sv[1], buf, sizeof(buf), 0) == 0);
 	close(sv[1]);
+	/* the same error is SO_ERROR's, read and cleared */
+	EXPECT(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	EXPECT(send(sv[1], "lost", 4, 0) == 4);
+	close(sv[0]);
+	p = (struct pollfd){ sv[1], POLLIN, 0 };
+	EXPECT(poll(&p, 1, 0) == 1 && (p.revents & POLLERR) && (p.revents & POLLHUP));
+	int e = 0;
+	socklen_t el = sizeof(e);
+	EXPECT(getsockopt(sv[1], SOL_SOCKET, SO_ERROR, &e, &el) == 0 && e == ECONNRESET);
+	EXPECT(getsockopt(sv[1], SOL_SOCKET, SO_ERROR, &e, &el) == 0 && e == 0);
+	EXPECT(recv(sv[1], buf, sizeof(buf), 0) == 0);
+	close(sv[1]);
 }
 
 static void pair_dgram(int type)
