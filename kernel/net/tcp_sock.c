@@ -585,6 +585,28 @@ static bool connect_done(struct tcp_sock *ts)
 	return ts->c.state != TCP_SYN_SENT && ts->c.state != TCP_SYN_RECEIVED;
 }
 
+/* A fresh connection in place of a failed attempt, keeping the options. */
+static void restart_conn(struct tcp_sock *ts)
+{
+	struct tcp_conn *c = &ts->c, keep = *c;
+	tcp_conn_free_rings(c);
+	tcp_conn_init(c, &env);
+	c->nodelay = keep.nodelay;
+	c->cork = keep.cork;
+	c->keepalive = keep.keepalive;
+	c->ka_idle_s = keep.ka_idle_s;
+	c->ka_intvl_s = keep.ka_intvl_s;
+	c->ka_cnt = keep.ka_cnt;
+	c->user_mss = keep.user_mss;
+	c->sndbuf = keep.sndbuf;
+	c->rcvbuf = keep.rcvbuf;
+	c->linger_on = keep.linger_on;
+	c->linger_s = keep.linger_s;
+	ts->connect_started = false;
+	ts->counted_estab = false;
+	ts->mib_retrans = ts->mib_rsts = ts->mib_errs = 0;
+}
+
 static int tcp_connect_op(struct socket *s, const void *addr, size_t len, bool nonblock)
 {
 	struct tcp_sock *ts = SK(s);
@@ -608,12 +630,15 @@ static int tcp_connect_op(struct socket *s, const void *addr, size_t len, bool n
 		goto wait;
 	case TCP_CLOSED:
 		if (ts->connect_started) {
-			/* a failed or finished connection: Linux reports its
-			 * error once, then lets connect start again only after
-			 * a disconnect; keep it simple */
-			r = c->error ? -take_error(ts) : (c->established_once ? -EISCONN : -ECONNABORTED);
-			net_unlock_irqrestore(f);
-			return r;
+			/* an attempt that failed: its error once (as Linux's
+			 * sock_error), then a new attempt may start; a finished
+			 * connection stays EISCONN */
+			if (c->error || c->established_once) {
+				r = c->error ? -take_error(ts) : -EISCONN;
+				net_unlock_irqrestore(f);
+				return r;
+			}
+			restart_conn(ts);
 		}
 		break;
 	case TCP_LISTEN:

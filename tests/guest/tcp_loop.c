@@ -259,6 +259,17 @@ static void test_nonblocking(void)
 		EXPECT(getsockopt(c, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err == ECONNREFUSED);
 	}
 	close(c);
+	/* the same socket may try again after a refusal, and then succeed */
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	EXPECT_ERRNO(connect(c, (void *)&a, sizeof(a)), ECONNREFUSED);
+	int l3 = socket(AF_INET, SOCK_STREAM, 0);
+	int one = 1;
+	setsockopt(l3, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	EXPECT(bind(l3, (void *)&a, sizeof(a)) == 0 && listen(l3, 1) == 0);
+	EXPECT(connect(c, (void *)&a, sizeof(a)) == 0);
+	EXPECT_ERRNO(connect(c, (void *)&a, sizeof(a)), EISCONN);
+	close(c);
+	close(l3);
 }
 
 /* The nonblocking listener case of accept (the test above used a blocking one). */
