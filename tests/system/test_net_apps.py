@@ -289,14 +289,17 @@ def duplex_client(addr, port, send_path, want, timeout=120):
     return b"".join(chunks)
 
 
-def test_net_peer_16mib_each_way(guest, tmp_path):
+@pytest.mark.parametrize("cpus", [1, 2])
+def test_net_peer_16mib_each_way(guest, tmp_path, cpus):
+    """16 MiB each way at once on one connection through -p, on 1 and 2
+    vCPUs (interrupts, netd and the program then run on different CPUs)."""
     prog = bl.build_guest_program("net_peer")
     to_guest = random_file(tmp_path / "to_guest.bin", 16 * MIB)
     to_host = random_file(tmp_path / "to_host.bin", 16 * MIB)
     port = ng.free_port()
     g = guest([prog, "xfer", "listen", "9000", "/send.bin", "/expect.bin"],
               files={"/send.bin": to_host, "/expect.bin": to_guest}, ports=[(port, 9000)],
-              mem=256)
+              mem=256, smp=cpus)
     g.wait_ready(rb"net_peer: listening on 9000", READY_S)
     time.sleep(0.2)
     got = duplex_client("127.0.0.1", port, to_guest, 16 * MIB)
