@@ -131,7 +131,10 @@ def host_client(port, n, result, deadline):
     listens), then the exchange."""
     while time.time() < deadline:
         c = socket.socket()
-        c.settimeout(5)
+        # Long: a guest that accepted may be slow to answer on a loaded host,
+        # and giving up on it would leave it serving a dead connection. One
+        # that is not listening yet makes slirp close at once.
+        c.settimeout(60)
         try:
             c.connect(("127.0.0.1", port))
             rdy = b""
