@@ -186,6 +186,34 @@ int main(void)
 	   root, root, root, root, root);
 	image_free(&im);
 	close(fd);
+
+	/* Generated files (the /etc the tool writes): added with their parents
+	 * unless something is already there, through the image's symlinks. */
+	fd = new_image(&im);
+	sh("cd %s && mkdir -p etc2 && echo mine > etc2/hosts && ln -s etc2 etclink", root);
+	CHECK(image_add_tree(&im, P("etc2/hosts"), "/etc/hosts") == 0);
+	CHECK(image_add_text(&im, "/etc/hosts", "generated\n", 0644) == 1);
+	CHECK(image_add_text(&im, "/etc/deep/er/f", "f\n", 0644) == 0);
+	CHECK(image_add_text(&im, "/etc/deep/er/f", "again\n", 0644) == 1);
+	CHECK(image_add_mirror(&im, P("etclink"), 0) == 0);
+	{
+		char g[600];
+		snprintf(g, sizeof(g), "%s/etclink/new", root);
+		CHECK(image_add_text(&im, g, "via link\n", 0600) == 0);
+		snprintf(g, sizeof(g), "%s/etc2/new", root);
+		CHECK(image_add_text(&im, g, "again\n", 0644) == 1);
+	}
+	/* A real file later at a generated path is a conflict, not a silent loss. */
+	CHECK(image_add_tree(&im, P("etc2/hosts"), "/etc/deep/er/f") < 0);
+	CHECK(image_finish(&im) == 0);
+	sh("mkdir %s/out2 && cd %s/out2 && cpio -id --quiet < /proc/%d/fd/%d", root, root,
+	   (int)getpid(), fd);
+	sh("cd %s/out2 && test \"$(cat etc/hosts)\" = mine && test \"$(cat etc/deep/er/f)\" = f"
+	   " && test -d etc/deep && test \"$(cat %s/etc2/new)\" = \"via link\""
+	   " && test \"$(stat -c %%a %s/etc2/new)\" = 600 && test \"$(stat -c %%a etc/deep/er/f)\" = 644",
+	   root, rel, rel);
+	image_free(&im);
+	close(fd);
 	sh("rm -rf %s", root);
 	return CHECK_SUMMARY();
 }
