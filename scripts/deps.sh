@@ -17,18 +17,30 @@ packages=(
   file
   # networking tests and benchmarks (tests/system/test_net_apps.py, bench/net_bench.py):
   # real servers for the guest, and their clients and load generators on the host
-  nginx-light                # nginx with the dav module (PUT uploads)
+  "nginx-light|nginx"        # nginx with the dav module (PUT uploads); Debian 13 has no -light
   redis-server redis-tools   # redis-server; redis-cli and redis-benchmark
   iperf3
   curl
   wrk                        # HTTP load generator
-  iproute2                   # ip netns, ip tuntap, tc netem for the loss/reorder test
-  socat                      # the host-side peer of the loss/reorder test
+  iproute2                   # ip netns and ip tuntap for the loss/reorder test
 )
 
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+
 missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+for entry in "${packages[@]}"; do
+  # "a|b": any one of them will do; the first this release has is installed.
+  IFS='|' read -r -a alts <<< "$entry"
+  ok=0
+  for p in "${alts[@]}"; do installed "$p" && ok=1 && break; done
+  [ $ok -eq 1 ] && continue
+  pick="${alts[0]}"
+  if [ ${#alts[@]} -gt 1 ]; then
+    for p in "${alts[@]}"; do
+      if apt-cache policy "$p" 2>/dev/null | grep -q 'Candidate: [0-9]'; then pick="$p"; break; fi
+    done
+  fi
+  missing+=("$pick")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
