@@ -34,13 +34,18 @@ for entry in "${packages[@]}"; do
   ok=0
   for p in "${alts[@]}"; do installed "$p" && ok=1 && break; done
   [ $ok -eq 1 ] && continue
-  pick="${alts[0]}"
+  pick=""
   if [ ${#alts[@]} -gt 1 ]; then
-    for p in "${alts[@]}"; do
-      if apt-cache policy "$p" 2>/dev/null | grep -q 'Candidate: [0-9]'; then pick="$p"; break; fi
+    for attempt in 1 2; do
+      for p in "${alts[@]}"; do
+        if apt-cache policy "$p" 2>/dev/null | grep -q 'Candidate: [0-9]'; then pick="$p"; break; fi
+      done
+      [ -n "$pick" ] && break
+      # No package lists yet on a fresh machine: fetch them, then look again.
+      [ "$(id -u)" -eq 0 ] && apt-get update -qq >/dev/null 2>&1 || sudo apt-get update -qq >/dev/null 2>&1 || true
     done
   fi
-  missing+=("$pick")
+  missing+=("${pick:-${alts[0]}}")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
