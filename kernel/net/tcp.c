@@ -122,6 +122,7 @@ void tcp_conn_init(struct tcp_conn *c, const struct tcp_env *env)
 	c->ka_intvl_s = 75;
 	c->ka_cnt = 9;
 	c->reordering = 3;
+	c->cubic = true;   /* Linux's default */
 	c->quickacks = TCP_QUICKACKS;
 	c->rcv_wscale = TCP_RCV_WSCALE;
 	c->recover = 0;
@@ -865,6 +866,7 @@ static void child_start_quiet(struct tcp_conn *l, struct tcp_conn *c, const stru
 	c->parent = l;
 	c->nodelay = l->nodelay;
 	c->cork = l->cork;
+	c->cubic = l->cubic;
 	c->keepalive = l->keepalive;
 	c->ka_idle_s = l->ka_idle_s;
 	c->ka_intvl_s = l->ka_intvl_s;
@@ -1104,6 +1106,93 @@ static void sack_trim(struct tcp_conn *c)
 		c->high_sack = c->snd_una;
 }
 
+/* ---- congestion control: NewReno, or CUBIC's window growth ---- */
+
+/* ssthresh after a loss: half the flight (Reno) or 0.7 of cwnd (CUBIC,
+ * with fast convergence: a window below the last maximum releases more). */
+static uint32_t loss_ssthresh(struct tcp_conn *c)
+{
+	uint32_t flight = c->snd_max - c->snd_una;
+	if (!c->cubic)
+		return MAX(flight / 2, 2u * c->mss);
+	uint32_t w = c->cwnd;
+	c->w_max = w < c->w_max ? (uint32_t)((uint64_t)w * 85 / 100) : w;
+	c->epoch_us = 0;
+	return MAX((uint32_t)((uint64_t)w * 7 / 10), 2u * c->mss);
+}
+
+static uint32_t cbrt64(uint64_t x)
+{
+	uint64_t lo = 0, hi = 2097152;   /* 2^21: its cube exceeds 2^63 */
+	while (lo < hi) {
+		uint64_t mid = (lo + hi + 1) / 2;
+		if (mid * mid * mid <= x)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return (uint32_t)lo;
+}
+
+/* Congestion avoidance for `acked` new bytes. */
+static void cong_avoid(struct tcp_conn *c, uint32_t acked)
+{
+	if (!c->cubic) {
+		c->bytes_acked += acked;
+		if (c->bytes_acked >= c->cwnd) {
+			c->bytes_acked -= c->cwnd;
+			c->cwnd += c->mss;
+		}
+		return;
+	}
+	uint64_t t = now(c);
+	uint32_t mss = c->mss;
+	if (!c->epoch_us) {
+		c->epoch_us = t;
+		c->bytes_acked = 0;
+		c->est_acc = 0;
+		c->w_est = c->cwnd;
+		if (c->cwnd < c->w_max) {
+			/* K = cbrt((W_max - cwnd) / C) s, C = 0.4 segments/s^3 */
+			uint64_t seg = (c->w_max - c->cwnd) / mss;
+			c->k_ms = cbrt64(seg * 2500000000ull);
+			c->w_origin = c->w_max;
+		} else {
+			c->k_ms = 0;
+			c->w_origin = c->cwnd;
+		}
+	}
+	/* W_cubic one RTT ahead, in bytes */
+	int64_t d = (int64_t)((t - c->epoch_us + c->srtt_us) / 1000) - c->k_ms;
+	if (d > 1000000)
+		d = 1000000;
+	if (d < -1000000)
+		d = -1000000;
+	int64_t target = (int64_t)c->w_origin + d * d * d * 4 / 10000000 * mss / 1000;
+	if (target < (int64_t)c->cwnd)
+		target = c->cwnd;
+	if (target > (int64_t)c->cwnd * 3 / 2)
+		target = (int64_t)c->cwnd * 3 / 2;
+	/* Reno-friendly estimate: alpha = 3(1 - 0.7)/(1 + 0.7) = 0.53 segment per RTT */
+	c->est_acc += acked * 53 / 100;
+	if (c->est_acc >= c->cwnd) {
+		c->est_acc -= c->cwnd;
+		c->w_est += mss;
+	}
+	if ((int64_t)c->w_est > target)
+		target = c->w_est;
+	/* +1 MSS per `need` bytes acked */
+	uint64_t need = target > (int64_t)c->cwnd ?
+			(uint64_t)c->cwnd * mss / (uint64_t)(target - c->cwnd) : 100ull * c->cwnd;
+	if (need < mss / 2)
+		need = mss / 2;
+	c->bytes_acked += acked;
+	while (c->bytes_acked >= need && c->cwnd < (1u << 30)) {
+		c->bytes_acked -= (uint32_t)need;
+		c->cwnd += mss;
+	}
+}
+
 /* Duplicate ACKs that mean a loss: 3, fewer when so little is in flight
  * and nothing new can be sent that 3 could never come (RFC 5827). */
 static unsigned dupthresh(const struct tcp_conn *c)
@@ -1117,10 +1206,9 @@ static unsigned dupthresh(const struct tcp_conn *c)
 
 static void enter_recovery(struct tcp_conn *c)
 {
-	uint32_t flight = c->snd_max - c->snd_una;
 	c->cwnd_before_loss = c->cwnd;
 	c->ssthresh_before_loss = c->ssthresh;
-	c->ssthresh = MAX(flight / 2, 2u * c->mss);
+	c->ssthresh = loss_ssthresh(c);
 	c->recover = c->snd_max;
 	c->in_recovery = true;
 	c->recovery_ts = ts_now(c);
@@ -1222,6 +1310,7 @@ static bool ack_input(struct tcp_conn *c, const struct tcp_info *t, uint32_t seg
 			c->cwnd = MAX(c->cwnd, c->cwnd_before_loss);
 			c->ssthresh = MAX(c->ssthresh, c->ssthresh_before_loss);
 			c->rexmit_nxt = c->snd_una;
+			c->epoch_us = 0;
 			if (c->reordering < 6)
 				c->reordering++;
 			c->stat_undo++;
@@ -1241,11 +1330,7 @@ static bool ack_input(struct tcp_conn *c, const struct tcp_info *t, uint32_t seg
 		} else if (c->cwnd < c->ssthresh) {
 			c->cwnd += MIN(acked, 2u * c->mss * 4);
 		} else {
-			c->bytes_acked += acked;
-			if (c->bytes_acked >= c->cwnd) {
-				c->bytes_acked -= c->cwnd;
-				c->cwnd += c->mss;
-			}
+			cong_avoid(c, acked);
 		}
 		if (c->cwnd > (1u << 30))
 			c->cwnd = 1u << 30;
@@ -1618,12 +1703,11 @@ static void rto_fire(struct tcp_conn *c)
 		abort_conn(c, T_ETIMEDOUT);
 		return;
 	}
-	uint32_t flight = c->snd_max - c->snd_una;
 	c->stat_rto++;
 	if (c->retries == 1) {
 		c->cwnd_before_loss = c->cwnd;
 		c->ssthresh_before_loss = c->ssthresh;
-		c->ssthresh = MAX(flight / 2, 2u * c->mss);
+		c->ssthresh = loss_ssthresh(c);
 	}
 	c->cwnd = c->mss;
 	c->bytes_acked = 0;

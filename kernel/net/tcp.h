@@ -139,6 +139,12 @@ struct tcp_conn {
 	unsigned dupacks;
 	bool in_recovery;
 	uint32_t cwnd_before_loss, ssthresh_before_loss;
+	/* CUBIC (RFC 9438), when c->cubic: the window before the last
+	 * reduction, the epoch's start and K, the Reno-friendly estimate */
+	bool cubic;
+	uint32_t w_max, w_origin, w_est, est_acc;
+	uint64_t epoch_us;
+	uint32_t k_ms;
 	uint32_t recovery_ts;      /* our TSval when recovery's first retransmission left */
 	unsigned reordering;       /* duplicate-ACK threshold (segments), grows on spurious recoveries */
 	unsigned stat_undo;

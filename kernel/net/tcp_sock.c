@@ -1144,10 +1144,16 @@ static int tcp_setsockopt(struct socket *s, int level, int name, const void *val
 	if (level != SOL_TCP)
 		return -ENOPROTOOPT;
 	switch (name) {
-	case TCP_CONGESTION:
-		if (len < 4 || (memcmp(val, "reno", 4) && (len < 5 || memcmp(val, "cubic", 5))))
+	case TCP_CONGESTION: {
+		bool reno = len >= 4 && !memcmp(val, "reno", 4) && (len == 4 || !((const char *)val)[4]);
+		bool cubic = len >= 5 && !memcmp(val, "cubic", 5) && (len == 5 || !((const char *)val)[5]);
+		if (!reno && !cubic)
 			return -ENOENT;
+		uint64_t f = net_lock_irqsave();
+		c->cubic = cubic;
+		net_unlock_irqrestore(f);
 		return 0;
+	}
 	default:
 		if (int_val(val, len, &v))
 			return -EINVAL;
@@ -1330,7 +1336,8 @@ static int tcp_getsockopt(struct socket *s, int level, int name, void *val, size
 	case TCP_LINGER2: v = (int)(TCP_FIN_TIMEOUT_US / 1000000); break;
 	case TCP_WINDOW_CLAMP: v = (int)(c->rcv.size ? c->rcv.size : c->rcvbuf); break;
 	case TCP_CONGESTION: {
-		static const char name_[16] = "reno";
+		char name_[16] = { 0 };
+		memcpy(name_, c->cubic ? "cubic" : "reno", c->cubic ? 5 : 4);
 		size_t n = *len < sizeof(name_) ? *len : sizeof(name_);
 		memcpy(val, name_, n);
 		*len = n;

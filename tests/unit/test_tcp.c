@@ -52,7 +52,8 @@ static bool link_mode;   /* outputs go to the simulated link (else captured) */
 static int loss_pct, reorder_pct, dup_pct;
 static uint64_t delay_us = 1000;
 static uint64_t tso_seen;
-static bool reorder_fixed;   /* net_relay.py's model: held back delay + 5 ms */
+static bool reorder_fixed;
+static bool link_cubic = true;   /* test_link: CUBIC on both ends (else NewReno) */   /* net_relay.py's model: held back delay + 5 ms */
 
 static struct tconn *T(struct tcp_conn *c) { return (struct tconn *)c; }
 
@@ -1057,6 +1058,7 @@ static void test_link(uint32_t seed, int loss, int reorder, int dup, size_t tota
 	struct tconn *a = new_conn();
 	a->c.laddr = A_IP; a->c.lport = 3333; a->c.raddr = B_IP; a->c.rport = 80;
 	a->c.tso_max = tso;
+	a->c.cubic = l->c.cubic = link_cubic;   /* the module's default is CUBIC */
 	a->c.rcvbuf = 65536 + (xr() % 100000);
 	a->c.sndbuf = 30000 + (xr() % 200000);
 	if (!sack) {
@@ -1253,6 +1255,10 @@ int main(void)
 	test_link(2, 5, 10, 0, 2 << 20, true, 0);
 	test_link(3, 3, 20, 2, 1 << 20, false, 0);
 	test_link(4, 1, 5, 1, 4 << 20, true, 65000);
+	link_cubic = false;   /* NewReno */
+	test_link(5, 3, 10, 1, 2 << 20, true, 0);
+	test_link(6, 2, 5, 0, 2 << 20, false, 0);
+	link_cubic = true;
 	for (uint32_t s = 10; s < 16; s++)
 		test_link(s, (int)(s % 8), (int)(s * 3 % 25), (int)(s % 3), 512 << 10, s & 1, (s & 2) ? 30000 : 0);
 	test_fuzz();
