@@ -416,6 +416,13 @@ static void test_options(void)
 	EXPECT(setsockopt(c, IPPROTO_TCP, TCP_CORK, &v, sizeof(v)) == 0);
 	v = 0;
 	EXPECT(setsockopt(c, IPPROTO_TCP, TCP_CORK, &v, sizeof(v)) == 0);
+	char cc[16] = { 0 };
+	socklen_t cl = sizeof(cc);
+	EXPECT(getsockopt(c, IPPROTO_TCP, TCP_CONGESTION, cc, &cl) == 0 && strcmp(cc, "cubic") == 0);
+	EXPECT(setsockopt(c, IPPROTO_TCP, TCP_CONGESTION, "reno", 4) == 0);
+	cl = sizeof(cc);
+	EXPECT(getsockopt(c, IPPROTO_TCP, TCP_CONGESTION, cc, &cl) == 0 && strcmp(cc, "reno") == 0);
+	EXPECT_ERRNO(setsockopt(c, IPPROTO_TCP, TCP_CONGESTION, "nosuchcc", 8), ENOENT);
 	struct tcp_info ti;
 	socklen_t il = sizeof(ti);
 	EXPECT(getsockopt(c, IPPROTO_TCP, TCP_INFO, &ti, &il) == 0);

@@ -812,6 +812,8 @@ static void test_fast_retransmit(bool sack)
 		inject(&a->c, r, base, TCP_ACK, 8000, NULL, 0, &o);
 	}
 	CHECK(a->c.in_recovery);
+	/* CUBIC's reduction: 0.7 of the window (10 segments, nothing acked yet) */
+	CHECK(a->c.ssthresh == 7u * mss);
 	CHECK(pop(&s) && s.seq == base && s.payload_len == mss);
 	CHECK(a->c.stat_retrans == 1);
 	o.tsecr = a->c.recovery_ts;   /* ACKs of the retransmission, not the original */
