@@ -17,6 +17,7 @@
 #include "arch/x86_64/usercopy.h"
 #include "lib/klog.h"
 #include "lib/string.h"
+#include "fs/vfs.h"
 #include "errno.h"
 
 static long sys_exit_group(int status)
@@ -177,9 +178,20 @@ static long sys_prlimit64(int pid, unsigned res, const struct rlimit *unew, stru
 			return -EFAULT;
 		if (n.cur > n.max)
 			return -EINVAL;
-		/* Limits wisp has fixed sizes for cannot be raised. */
-		if ((res == RLIMIT_NOFILE) && n.max > limits[res].max)
-			return -EPERM;
+	}
+	if (res == RLIMIT_NOFILE) {
+		/* The descriptor table's own limits (fs/file.c), which
+		 * fd_install enforces (EMFILE): one truth for both. */
+		struct rlimit o;
+		fd_get_rlimit(&o.cur, &o.max);
+		if (unew) {
+			int r = fd_set_rlimit(n.cur, n.max);
+			if (r < 0)
+				return r;
+		}
+		if (uold && copy_to_user(uold, &o, sizeof(o)) < 0)
+			return -EFAULT;
+		return 0;
 	}
 	if (uold && copy_to_user(uold, &limits[res], sizeof(limits[res])) < 0)
 		return -EFAULT;

@@ -254,6 +254,15 @@ static long sys_accept4(int fd, void *uaddr, int32_t *ulen, int flags)
 		r = -EOPNOTSUPP;
 		goto out;
 	}
+	/* Linux takes the fd before the connection: with no fd left
+	 * (EMFILE) the connection stays queued for a later accept (nginx
+	 * counts on it). Probe for a free slot with a short-lived dup. */
+	int probe = fd_install(f, 0, false);
+	if (probe < 0) {
+		r = probe;
+		goto out;
+	}
+	fd_close(probe);
 	r = s->ops->accept(s, &ns, sock_nonblock(s, 0));
 	if (r < 0) {
 		r = sock_intr(s, r, true);

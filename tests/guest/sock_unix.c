@@ -12,6 +12,7 @@
 #include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/uio.h>
@@ -318,6 +319,34 @@ static void abstract_names(void)
 	memcpy(a.sun_path, "\0nobody", 7);
 	EXPECT_ERRNO(connect(c4, (struct sockaddr *)&a, offsetof(struct sockaddr_un, sun_path) + 7),
 		     ECONNREFUSED);
+	/* no fd left: accept fails with EMFILE and the connection stays queued */
+	int c5 = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	int l5 = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	struct sockaddr_un a5 = { .sun_family = AF_UNIX };
+	memcpy(a5.sun_path, "\0emfile", 7);
+	socklen_t a5l = offsetof(struct sockaddr_un, sun_path) + 7;
+	EXPECT(bind(l5, (struct sockaddr *)&a5, a5l) == 0 && listen(l5, 4) == 0);
+	EXPECT(connect(c5, (struct sockaddr *)&a5, a5l) == 0);
+	struct rlimit old, lim;
+	getrlimit(RLIMIT_NOFILE, &old);
+	lim = old;
+	lim.rlim_cur = (rlim_t)l5 + 1;      /* every fd up to l5 in use? fill the holes */
+	int holes[64], nh = 0;
+	for (int fd = 0; fd <= l5 && nh < 64; fd++)
+		if (fcntl(fd, F_GETFD) < 0)
+			holes[nh++] = dup(l5);
+	EXPECT(setrlimit(RLIMIT_NOFILE, &lim) == 0);
+	EXPECT_ERRNO(accept(l5, NULL, NULL), EMFILE);
+	EXPECT(setrlimit(RLIMIT_NOFILE, &old) == 0);
+	int s5 = accept(l5, NULL, NULL);
+	EXPECT(s5 >= 0);
+	EXPECT(send(c5, "q", 1, 0) == 1 && recv(s5, buf, 1, 0) == 1);
+	for (int i = 0; i < nh; i++)
+		close(holes[i]);
+	close(s5);
+	close(c5);
+	close(l5);
+
 	/* autobind: a 5-hex-digit abstract name */
 	int d = socket(AF_UNIX, SOCK_DGRAM, 0);
 	struct sockaddr_un z = { .sun_family = AF_UNIX };
