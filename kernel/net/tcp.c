@@ -281,16 +281,22 @@ static unsigned write_opts(struct tcp_conn *c, uint8_t *b, uint8_t flags)
 		put_be32(b + n, ts_now(c)); put_be32(b + n + 4, c->ts_recent);
 		n += 8;
 	}
-	if (c->sack_ok && c->nooo && !(flags & TCP_RST)) {
+	if (c->sack_ok && (c->nooo || c->dsack) && !(flags & TCP_RST)) {
 		unsigned max = c->ts_ok ? 3 : 4, k = 0;
 		b[n++] = 1; b[n++] = 1; b[n++] = 5;
 		uint8_t *lenp = b + n++;
+		if (c->dsack) {
+			/* D-SACK first: what arrived twice, so the sender can tell
+			 * a needless retransmission (and undo, learn reordering) */
+			put_be32(b + n, c->dsack_l); put_be32(b + n + 4, c->dsack_r);
+			n += 8; k++;
+		}
 		/* the most recent island first (RFC 2018 4), then the others */
 		int first = -1;
-		for (unsigned i = 0; i < c->nooo; i++)
+		for (unsigned i = 0; i < c->nooo && k < max; i++)
 			if (SEQ_GEQ(c->last_ooo, c->ooo[i].l) && SEQ_LEQ(c->last_ooo, c->ooo[i].r))
 				first = (int)i;
-		if (first >= 0) {
+		if (first >= 0 && k < max) {
 			put_be32(b + n, c->ooo[first].l); put_be32(b + n + 4, c->ooo[first].r);
 			n += 8; k++;
 		}
@@ -343,6 +349,7 @@ static void send_seg(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t l
 		}
 	}
 	if (flags & TCP_ACK) {
+		c->dsack = false;
 		c->last_ack_sent = c->rcv_nxt;
 		c->ack_pending = 0;
 		c->ack_now = false;
@@ -1049,6 +1056,12 @@ static void rcv_data(struct tcp_conn *c, uint32_t seq, const uint8_t *p, uint32_
 				c->quickacks--;
 		}
 	} else {
+		for (unsigned i = 0; i < c->nooo; i++)
+			if (SEQ_LEQ(c->ooo[i].l, seq) && SEQ_GEQ(c->ooo[i].r, seq + len)) {
+				c->dsack = true;   /* had it already */
+				c->dsack_l = seq;
+				c->dsack_r = seq + len;
+			}
 		ooo_add(c, seq, seq + len);
 		c->ack_now = true;   /* duplicate ACK with SACK blocks */
 	}
@@ -1462,6 +1475,12 @@ static bool sync_input(struct tcp_conn *c, const struct tcp_info *t)
 		}
 	}
 	if (!acceptable(c, seq, seglen)) {
+		if (!(f & TCP_RST) && plen && SEQ_LEQ(seq + plen, c->rcv_nxt) && c->sack_ok) {
+			/* all of it arrived before: D-SACK it */
+			c->dsack = true;
+			c->dsack_l = seq;
+			c->dsack_r = seq + plen;
+		}
 		if (!(f & TCP_RST)) {
 			if (c->state == TCP_TIME_WAIT && (f & TCP_FIN))
 				c->tw_at = now(c) + TCP_TIMEWAIT_US;
@@ -1567,6 +1586,9 @@ static bool sync_input(struct tcp_conn *c, const struct tcp_info *t)
 	if (plen) {
 		if (SEQ_LT(seq, c->rcv_nxt)) {
 			uint32_t d = c->rcv_nxt - seq;
+			c->dsack = true;
+			c->dsack_l = seq;
+			c->dsack_r = d >= plen ? seq + plen : c->rcv_nxt;
 			if (d >= plen) {
 				plen = 0;
 				c->ack_now = true;   /* a duplicate: ACK it (RFC 9293) */

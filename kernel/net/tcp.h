@@ -126,6 +126,8 @@ struct tcp_conn {
 	struct tcp_interval ooo[TCP_OOO_MAX];   /* out-of-order data held (seq) */
 	unsigned nooo;
 	uint32_t last_ooo;         /* most recent island, reported first in SACK */
+	bool dsack;                /* report [dsack_l, dsack_r) as a duplicate (RFC 2883) */
+	uint32_t dsack_l, dsack_r;
 
 	/* SACK scoreboard: blocks the peer reported above snd_una */
 	struct tcp_interval sacked[TCP_SACK_MAX];

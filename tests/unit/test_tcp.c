@@ -572,6 +572,10 @@ static void test_receive_reassembly(void)
 	      s.opts.sack[0][1] == r + 2000);
 	inject(&a->c, r + 3000, iss1, TCP_ACK, 1000, d + 3000, 1000, &o);
 	CHECK(pop(&s) && s.ack == r && s.opts.nsack == 2 && s.opts.sack[0][0] == r + 3000);
+	/* a duplicate of an island: D-SACK first, then the islands */
+	inject(&a->c, r + 3000, iss1, TCP_ACK, 1000, d + 3000, 500, &o);
+	CHECK(pop(&s) && s.ack == r && s.opts.nsack == 3 && s.opts.sack[0][0] == r + 3000 &&
+	      s.opts.sack[0][1] == r + 3500);
 	/* overlapping the first island and the gap: [1500, 3200) */
 	inject(&a->c, r + 1500, iss1, TCP_ACK, 1000, d + 1500, 1700, &o);
 	CHECK(pop(&s) && s.opts.nsack == 1 && s.opts.sack[0][0] == r + 1000 &&
@@ -581,9 +585,10 @@ static void test_receive_reassembly(void)
 	inject(&a->c, r, iss1, TCP_ACK, 1000, d, 1000, &o);
 	CHECK(pop(&s) && s.ack == r + 4000 && s.opts.nsack == 0);
 	CHECK(a->c.rcv.len == 4000 && a->c.nooo == 0);
-	/* an old duplicate: ACKed at once, nothing changes */
+	/* an old duplicate: ACKed at once with a D-SACK block (RFC 2883) */
 	inject(&a->c, r + 500, iss1, TCP_ACK, 1000, d + 500, 1000, &o);
-	CHECK(pop(&s) && s.ack == r + 4000);
+	CHECK(pop(&s) && s.ack == r + 4000 && s.opts.nsack == 1 &&
+	      s.opts.sack[0][0] == r + 500 && s.opts.sack[0][1] == r + 1500);
 	/* a segment overlapping the left edge keeps only its new part */
 	inject(&a->c, r + 3900, iss1, TCP_ACK, 1000, d + 3900, 600, &o);
 	CHECK(a->c.rcv_nxt == r + 4500);
