@@ -410,6 +410,7 @@ static void put_done(struct nl_out *o)
 
 static void put_error(struct nl_out *o, int err, const struct nlmsghdr_k *req)
 {
+	o->cur = NULL;              /* an ACK or error is a datagram of its own, as Linux */
 	struct msg_builder b;
 	mb_start(&b, NLMSG_ERROR, 0x100 /* NLM_F_CAPPED: the request's header only */, o);
 	int32_t e = err;

@@ -1033,10 +1033,6 @@ static ssize_t unix_stream_recvmsg(struct socket *s, struct sock_msg *m, int fla
 		} else if (!list_empty(&u->rq)) {
 			b = list_first_entry(&u->rq, struct unix_skb, node);
 		}
-		if (b && b->fds && copied) {
-			uunlock(f);
-			break;              /* files start a read of their own */
-		}
 		if (!b) {
 			int e = READ_ONCE(s->error);
 			bool eof = rcv_eof(u);

@@ -2,7 +2,8 @@
  * with Linux: tests/data/sock_probe.linux.txt is this program's output on
  * Linux 6.1 (Debian's kernel, test_sockets.py test_linux_agrees makes it
  * again), and test_sockets.py checks that wisp prints the same. Lines
- * about what wisp does not do (MSG_OOB on AF_UNIX streams) are left out. */
+ * about what wisp does not do (MSG_OOB on AF_UNIX streams, IPv6 addresses
+ * in netlink dumps) are left out. */
 #include <stdio.h>
 #include <string.h>
 #include <errno.h>
@@ -25,6 +26,8 @@
 #define P(name, expr) do { errno = 0; long r_ = (long)(expr); \
 	if (r_ < 0) printf("%-30s %ld errno %d\n", name, r_, errno); \
 	else printf("%-30s %ld\n", name, r_); } while (0)
+
+struct nlh { unsigned len; unsigned short type, flags; unsigned seq, pid; };
 
 static volatile int pipes;
 static void onpipe(int s) { (void)s; pipes++; }
@@ -170,12 +173,76 @@ static void part2(void)
  struct pollfd p = { us, POLLIN|POLLOUT, 0 }; poll(&p, 1, 0); printf("listener poll after shutdown %#x\n", p.revents);
 }
 
+/* fds and credentials in flight, names across accept, netlink port ids
+ * and acknowledgements */
+static void part3(void)
+{
+ int sv[2]; char b[256];
+ /* fds over dgram with a short control buffer */
+ socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
+ int fds[3] = {0, 1, 2};
+ char cb[CMSG_SPACE(12)]; memset(cb, 0, sizeof cb);
+ struct iovec iov = { "m", 1 };
+ struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cb, .msg_controllen = sizeof cb };
+ struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c->cmsg_level = SOL_SOCKET; c->cmsg_type = SCM_RIGHTS; c->cmsg_len = CMSG_LEN(12); memcpy(CMSG_DATA(c), fds, 12);
+ P("send 3 fds", sendmsg(sv[0], &mh, 0));
+ char rc[CMSG_LEN(8)]; struct iovec riov = { b, 8 };
+ struct msghdr rh = { .msg_iov = &riov, .msg_iovlen = 1, .msg_control = rc, .msg_controllen = sizeof rc };
+ P("recv short ctl", recvmsg(sv[1], &rh, 0)); printf("  flags %#x controllen %zu\n", rh.msg_flags, (size_t)rh.msg_controllen);
+ c = CMSG_FIRSTHDR(&rh); if (c) printf("  cmsg len %zu type %d\n", (size_t)c->cmsg_len, c->cmsg_type);
+ P("send 3 fds again", sendmsg(sv[0], &mh, 0));
+ char rc2[10]; rh.msg_control = rc2; rh.msg_controllen = sizeof rc2; rh.msg_flags = 0;
+ P("recv ctl 10 bytes", recvmsg(sv[1], &rh, 0)); printf("  flags %#x controllen %zu\n", rh.msg_flags, (size_t)rh.msg_controllen);
+ /* no control: controllen becomes 0 */
+ send(sv[0], "z", 1, 0); char rc3[64]; rh.msg_control = rc3; rh.msg_controllen = sizeof rc3; rh.msg_flags = 0;
+ P("recv no ctl", recvmsg(sv[1], &rh, 0)); printf("  controllen %zu\n", (size_t)rh.msg_controllen);
+ /* SO_PASSCRED on dgram */
+ int on = 1; setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &on, sizeof on);
+ send(sv[0], "z", 1, 0); rh.msg_controllen = sizeof rc3; rh.msg_flags = 0;
+ P("recv passcred", recvmsg(sv[1], &rh, 0)); c = CMSG_FIRSTHDR(&rh); printf("  controllen %zu type %d\n", (size_t)rh.msg_controllen, c ? c->cmsg_type : -1);
+ close(sv[0]); close(sv[1]);
+ /* stream: a message with fds is read on its own */
+ socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+ send(sv[0], "ab", 2, 0);
+ iov.iov_base = "cd"; iov.iov_len = 2; mh.msg_control = cb; mh.msg_controllen = sizeof cb; c = CMSG_FIRSTHDR(&mh); c->cmsg_len = CMSG_LEN(4);
+ mh.msg_controllen = CMSG_SPACE(4);
+ sendmsg(sv[0], &mh, 0); send(sv[0], "ef", 2, 0);
+ riov.iov_len = 10; char rc4[64]; rh.msg_control = rc4; rh.msg_controllen = sizeof rc4; rh.msg_flags = 0;
+ P("stream read 1", recvmsg(sv[1], &rh, 0)); printf("  controllen %zu\n", (size_t)rh.msg_controllen);
+ rh.msg_controllen = sizeof rc4; P("stream read 2", recvmsg(sv[1], &rh, 0)); printf("  controllen %zu\n", (size_t)rh.msg_controllen);
+ rh.msg_controllen = sizeof rc4; P("stream read 3", recvmsg(sv[1], &rh, MSG_DONTWAIT)); printf("  controllen %zu\n", (size_t)rh.msg_controllen);
+ close(sv[0]); close(sv[1]);
+ /* names across accept */
+ int l = socket(AF_UNIX, SOCK_STREAM, 0); struct sockaddr_un a = { AF_UNIX, "/tmp/p3" }; unlink(a.sun_path);
+ bind(l, (void*)&a, sizeof a); listen(l, 1);
+ int cl = socket(AF_UNIX, SOCK_STREAM, 0); setsockopt(cl, SOL_SOCKET, SO_PASSCRED, &on, sizeof on);
+ P("connect passcred", connect(cl, (void*)&a, sizeof a));
+ struct sockaddr_un x; socklen_t xl = sizeof x; getsockname(cl, (void*)&x, &xl); printf("client name len %u abstract %d\n", xl, xl > 2 && x.sun_path[0] == 0);
+ xl = sizeof x; int s = accept(l, (void*)&x, &xl); printf("accept peer len %u\n", xl);
+ xl = sizeof x; getsockname(s, (void*)&x, &xl); printf("accepted name len %u %s\n", xl, x.sun_path);
+ xl = sizeof x; getpeername(cl, (void*)&x, &xl); printf("client peer len %u %s\n", xl, x.sun_path);
+ close(s); close(cl); close(l);
+ /* netlink details */
+ int n = socket(AF_NETLINK, SOCK_RAW, 0);
+ struct { unsigned short f, pad; unsigned pid, groups; } na = { AF_NETLINK, 0, 12345, 0 };
+ P("nl bind pid 12345", bind(n, (void*)&na, sizeof na));
+ socklen_t nl = sizeof na; getsockname(n, (void*)&na, &nl); printf("nl pid %u len %u\n", na.pid, nl);
+ P("nl bind again other pid", (na.pid = 777, bind(n, (void*)&na, sizeof na)));
+ struct { struct nlh h; unsigned char fam, pad; unsigned short type; int index; unsigned flags, change; } gl = { { sizeof gl, 18, 1 | 4, 5, 0 }, 0, 0, 0, 1, 0, 0 };
+ send(n, &gl, sizeof gl, 0);
+ for (int i = 0; i < 3; i++) { int k = recv(n, b, sizeof b, MSG_DONTWAIT); if (k < 0) { printf("get lo: recv %d errno %d\n", k, errno); break; }
+   struct nlh *h = (void*)b; printf("get lo: msg type %d flags %#x seq %u pid %u\n", h->type, h->flags, h->seq, h->pid);
+   if (h->type == 2) printf("  error %d\n", *(int*)(h + 1)); }
+ close(n);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, onpipe);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	part1();
 	part2();
+	part3();
 	printf("sock_probe: done\n");
 	return 0;
 }
