@@ -1184,23 +1184,20 @@ static uint32_t unix_poll(struct socket *s, struct poll_table *pt)
 		m |= EPOLLRDHUP | EPOLLIN | EPOLLRDNORM;
 	if (!list_empty(&u->rq) || (u->state == U_LISTEN && !list_empty(&u->acceptq)))
 		m |= EPOLLIN | EPOLLRDNORM;
-	if (s->type != SOCK_DGRAM) {
-		if (u->state == U_UNCONN)
-			m |= EPOLLHUP;
-		if (u->state == U_CONNECTED && !(u->shut & SEND_SHUTDOWN)) {
-			/* Writable while the peer holds at most a quarter of
-			 * our send buffer (Linux's unix_writable). */
-			struct unix_sock *p = u->peer;
-			if (p && p->rq_bytes * 4 <= (size_t)s->sndbuf)
-				m |= EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND;
-		}
-		if (u->state == U_UNCONN)
-			m |= EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND;
-	} else {
+	if (s->type != SOCK_DGRAM && u->state == U_UNCONN)
+		m |= EPOLLHUP;
+	/* Writable (Linux's unix_writable): not a listener, and what we have
+	 * in flight is at most a quarter of our send buffer — shut down or
+	 * not (a write then fails at once, which is not blocking). A datagram
+	 * socket is held back only by a full receiver connected elsewhere. */
+	if (u->state != U_LISTEN) {
 		struct unix_sock *p = u->peer;
-		bool full = p && p->peer != u && p->rq_count &&
-			    p->rq_bytes >= (size_t)p->s->rcvbuf;
-		if (!full && !(u->shut & SEND_SHUTDOWN))
+		bool w = true;
+		if (s->type != SOCK_DGRAM)
+			w = !p || p->dead || p->rq_bytes * 4 <= (size_t)s->sndbuf;
+		else if (p && p->peer != u && p->rq_count && p->rq_bytes >= (size_t)p->s->rcvbuf)
+			w = false;
+		if (w)
 			m |= EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND;
 	}
 	uunlock(f);

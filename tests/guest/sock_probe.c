@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <net/if.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -236,6 +237,44 @@ static void part3(void)
  close(n);
 }
 
+/* readiness: the epoll mask of sockets in many states */
+static unsigned pm(int fd)
+{
+	int ep = epoll_create1(0);
+	struct epoll_event e = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI, .data.u32 = 0 };
+	epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e);
+	struct epoll_event o = { 0 };
+	int n = epoll_wait(ep, &o, 1, 0);
+	close(ep);
+	return n > 0 ? o.events : 0;
+}
+#define M(name, fd) printf("%-34s %#x\n", name, pm(fd))
+
+static void part4(void)
+{
+ int sv[2];
+ socketpair(AF_UNIX, SOCK_STREAM, 0, sv); M("stream pair idle", sv[0]);
+ send(sv[1], "x", 1, 0); M("stream with data", sv[0]);
+ shutdown(sv[1], SHUT_WR); M("stream peer SHUT_WR", sv[0]); M("stream self after SHUT_WR", sv[1]);
+ shutdown(sv[0], SHUT_WR); M("stream both SHUT_WR", sv[0]);
+ close(sv[0]); close(sv[1]);
+ socketpair(AF_UNIX, SOCK_STREAM, 0, sv); shutdown(sv[0], SHUT_RD); M("stream self SHUT_RD", sv[0]); M("stream peer of SHUT_RD", sv[1]);
+ close(sv[1]); M("stream peer closed", sv[0]); close(sv[0]);
+ socketpair(AF_UNIX, SOCK_STREAM, 0, sv); send(sv[0], "x", 1, 0); close(sv[1]); M("stream closed with unread", sv[0]); close(sv[0]);
+ socketpair(AF_UNIX, SOCK_DGRAM, 0, sv); M("dgram pair idle", sv[0]); close(sv[1]); M("dgram peer closed", sv[0]); close(sv[0]);
+ socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv); M("seqpacket idle", sv[0]); close(sv[1]); M("seqpacket peer closed", sv[0]); close(sv[0]);
+ int u = socket(AF_UNIX, SOCK_STREAM, 0); M("unix stream fresh", u);
+ struct sockaddr_un a = { AF_UNIX, "/tmp/p4" }; unlink(a.sun_path); bind(u, (void*)&a, sizeof a); M("unix stream bound", u);
+ listen(u, 1); M("unix listener", u);
+ int c = socket(AF_UNIX, SOCK_STREAM, 0); connect(c, (void*)&a, sizeof a); M("unix listener pending", u); M("unix client connected", c);
+ int s = accept(u, NULL, NULL); M("unix accepted", s); close(s); close(c); close(u);
+ int d = socket(AF_UNIX, SOCK_DGRAM, 0); M("unix dgram fresh", d); shutdown(d, SHUT_RDWR); M("unix dgram shut", d); close(d);
+ int ud = socket(AF_INET, SOCK_DGRAM, 0); M("udp fresh", ud);
+ struct sockaddr_in lo = { AF_INET, htons(5999), { htonl(0x7f000001) }, {0} };
+ connect(ud, (void*)&lo, sizeof lo); send(ud, "x", 1, 0); usleep(100000); M("udp after port unreachable", ud);
+ shutdown(ud, SHUT_RD); M("udp SHUT_RD", ud); shutdown(ud, SHUT_WR); M("udp SHUT_RDWR", ud); close(ud);
+ int nl = socket(AF_NETLINK, SOCK_RAW, 0); M("netlink fresh", nl); close(nl);}
+
 int main(void)
 {
 	signal(SIGPIPE, onpipe);
@@ -243,6 +282,7 @@ int main(void)
 	part1();
 	part2();
 	part3();
+	part4();
 	printf("sock_probe: done\n");
 	return 0;
 }
