@@ -189,6 +189,15 @@ static void resolver(void)
 		EXPECT(a->sin_addr.s_addr == htonl(INADDR_LOOPBACK) && ntohs(a->sin_port) == 53);
 		freeaddrinfo(res);
 	}
+	/* AF_UNSPEC with AI_ADDRCONFIG: glibc asks netlink which families
+	 * have addresses (only IPv4 here) */
+	struct addrinfo h2 = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+			       .ai_flags = AI_ADDRCONFIG };
+	res = NULL;
+	r = getaddrinfo("localhost", "80", &h2, &res);
+	EXPECT(r == 0 && res && res->ai_family == AF_INET);
+	if (r == 0)
+		freeaddrinfo(res);
 	res = NULL;
 	EXPECT(getaddrinfo("127.0.0.1", NULL, &hints, &res) == 0);
 	if (res)
