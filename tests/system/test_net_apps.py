@@ -93,7 +93,7 @@ def random_file(path, size):
     return str(path)
 
 
-def curl(*args, timeout=120):
+def curl(*args, timeout=60):
     return subprocess.run(["curl", "--silent", "--show-error", "--fail", "--max-time",
                            str(timeout), *args], capture_output=True, timeout=timeout + 10)
 
