@@ -26,7 +26,31 @@ struct sock_full {
 	struct socket s;
 	bool listening;            /* SO_ACCEPTCONN */
 	char bind_dev[16];         /* SO_BINDTODEVICE (recorded, not enforced) */
+	int flags_opt[12];         /* options stored and read back only (gen_slot) */
+	uint64_t pacing;           /* SO_MAX_PACING_RATE */
 };
+
+/* Options Linux stores and reports but which change nothing here (busy
+ * polling, pacing, NIC timestamps...): kept so a program reads back what
+ * it set. Their slot in sock_full.flags_opt, or -1. */
+static int gen_slot(int name)
+{
+	switch (name) {
+	case 40: return 0;      /* SO_RXQ_OVFL */
+	case 41: return 1;      /* SO_WIFI_STATUS */
+	case 43: return 2;      /* SO_NOFCS */
+	case 44: return 3;      /* SO_LOCK_FILTER */
+	case 45: return 4;      /* SO_SELECT_ERR_QUEUE */
+	case 46: return 5;      /* SO_BUSY_POLL */
+	case 49: return 6;      /* SO_INCOMING_CPU */
+	case 60: return 7;      /* SO_ZEROCOPY */
+	case 69: return 8;      /* SO_PREFER_BUSY_POLL */
+	case 72: return 9;      /* SO_BUF_LOCK */
+	case 74: return 10;     /* SO_TXREHASH */
+	case 75: return 11;     /* SO_RCVMARK */
+	}
+	return -1;
+}
 
 static sock_create_fn families[AF_MAX] = {
 	[AF_UNIX] = unix_create,
@@ -68,6 +92,8 @@ struct socket *sock_alloc(int family, int type, int protocol)
 	pollhead_init(&s->ph);
 	s->sndbuf = s->rcvbuf = SOCK_DEFAULT_BUF;
 	s->rcvlowat = 1;
+	sf->flags_opt[6] = -1;      /* SO_INCOMING_CPU: none yet */
+	sf->pacing = ~0ull;         /* SO_MAX_PACING_RATE: unlimited */
 	return s;
 }
 
@@ -629,6 +655,31 @@ int sock_setsockopt_common(struct socket *s, int name, const void *val, size_t l
 		return -EINVAL;
 	memcpy(&v, val, sizeof(v));
 	bool on = v != 0;
+	struct sock_full *sf = container_of(s, struct sock_full, s);
+	int slot = gen_slot(name);
+	if (slot >= 0) {
+		if (name == 60 && s->family != AF_INET)
+			return -EOPNOTSUPP;     /* SO_ZEROCOPY: TCP and UDP only */
+		sf->flags_opt[slot] = v;
+		return 0;
+	}
+	if (name == 47) {               /* SO_MAX_PACING_RATE: 32 or 64 bits */
+		uint64_t r = (uint32_t)v;
+		if (len >= sizeof(uint64_t))
+			memcpy(&r, val, sizeof(r));
+		sf->pacing = r;
+		return 0;
+	}
+	if (name == 70)                 /* SO_BUSY_POLL_BUDGET: set only */
+		return 0;
+	switch (name) {
+	case 42:                        /* SO_PEEK_OFF: peek offsets not kept */
+		return -EOPNOTSUPP;
+	case 61:                        /* SO_TXTIME: struct sock_txtime, no effect */
+		return len < 8 ? -EINVAL : 0;
+	case 55: case 59: case 71:      /* SO_MEMINFO, SO_PEERGROUPS, SO_NETNS_COOKIE: read-only */
+		return -ENOPROTOOPT;
+	}
 	bool pass = true;           /* the family may care */
 	switch (name) {
 	case SO_DEBUG:
@@ -637,7 +688,6 @@ int sock_setsockopt_common(struct socket *s, int name, const void *val, size_t l
 	case SO_BSDCOMPAT:
 	case SO_TIMESTAMP_OLD: case SO_TIMESTAMPNS_OLD: case SO_TIMESTAMPING_OLD:
 	case SO_TIMESTAMP_NEW: case SO_TIMESTAMPNS_NEW: case SO_TIMESTAMPING_NEW:
-	case SO_RXQ_OVFL:
 		pass = false;           /* accepted, no effect */
 		break;
 	case SO_REUSEADDR:
@@ -745,13 +795,61 @@ int sock_getsockopt_common(struct socket *s, int name, void *val, size_t *len)
 {
 	int v;
 	size_t lv = sizeof(int);
+	struct sock_full *sf = container_of(s, struct sock_full, s);
+	int slot = gen_slot(name);
+	if (slot >= 0) {
+		v = sf->flags_opt[slot];
+		memcpy(val, &v, sizeof(v));
+		goto out;
+	}
 	switch (name) {
 	case SO_DEBUG: case SO_DONTROUTE: case SO_NO_CHECK: case SO_BSDCOMPAT:
 	case SO_TIMESTAMP_OLD: case SO_TIMESTAMPNS_OLD: case SO_TIMESTAMPING_OLD:
 	case SO_TIMESTAMP_NEW: case SO_TIMESTAMPNS_NEW: case SO_TIMESTAMPING_NEW:
-	case SO_RXQ_OVFL: case SO_INCOMING_CPU: case SO_BINDTOIFINDEX:
+	case SO_BINDTOIFINDEX:
 		v = 0;
 		break;
+	case 47: {                      /* SO_MAX_PACING_RATE */
+		if (*len >= sizeof(uint64_t)) {
+			lv = sizeof(uint64_t);
+			memcpy(val, &sf->pacing, lv);
+			goto out;
+		}
+		v = (int)(uint32_t)MIN(sf->pacing, (uint64_t)UINT32_MAX);
+		break;
+	}
+	case 42:                        /* SO_PEEK_OFF */
+		return -EOPNOTSUPP;
+	case 61: {                      /* SO_TXTIME: none set */
+		uint64_t z = 0;
+		lv = MIN(*len, sizeof(z));
+		memcpy(val, &z, lv);
+		goto out;
+	}
+	case 55: {                      /* SO_MEMINFO: nothing allocated, the buffers */
+		uint32_t mi[9] = { 0, (uint32_t)s->rcvbuf, 0, (uint32_t)s->sndbuf, 0, 0, 0, 0, 0 };
+		lv = MIN(*len, sizeof(mi));
+		memcpy(val, mi, lv);
+		goto out;
+	}
+	case 59: {                      /* SO_PEERGROUPS: the peer has no supplementary groups */
+		uint8_t tmp[SOCKADDR_MAX];
+		size_t tl = sizeof(tmp);
+		if (s->family == AF_UNIX && (sock_is_listening(s) ||
+		    (s->ops->getname && s->ops->getname(s, tmp, &tl, true) == 0))) {
+			*len = 0;
+			return 0;
+		}
+		return -ENODATA;
+	}
+	case 71: {                      /* SO_NETNS_COOKIE: the one namespace */
+		uint64_t c = 1;
+		if (*len < sizeof(c))
+			return -EINVAL;
+		lv = sizeof(c);
+		memcpy(val, &c, lv);
+		goto out;
+	}
 	case SO_REUSEADDR: v = s->reuseaddr; break;
 	case SO_REUSEPORT: v = s->reuseport; break;
 	case SO_KEEPALIVE: v = s->keepalive; break;

@@ -275,6 +275,35 @@ static void part4(void)
  shutdown(ud, SHUT_RD); M("udp SHUT_RD", ud); shutdown(ud, SHUT_WR); M("udp SHUT_RDWR", ud); close(ud);
  int nl = socket(AF_NETLINK, SOCK_RAW, 0); M("netlink fresh", nl); close(nl);}
 
+/* SOL_SOCKET options Linux stores and reports (busy polling, pacing,
+ * zerocopy, memory info...) on AF_UNIX and UDP sockets (TCP's buffer
+ * defaults are TCP's own; SO_PEEK_OFF is not supported here) */
+static void part5(void)
+{
+	int fams[2][2] = { { AF_UNIX, SOCK_STREAM }, { AF_INET, SOCK_DGRAM } };
+	const char *nm[2] = { "unix", "udp" };
+	int opts[] = { 46, 47, 49, 60, 69, 70, 61, 71, 72, 74, 75, 40, 43, 44, 45, 41, 55, 59 };
+	for (int f = 0; f < 2; f++) {
+		int s = socket(fams[f][0], fams[f][1], 0);
+		for (unsigned i = 0; i < sizeof(opts) / sizeof(*opts); i++) {
+			int v = 1;
+			char n[64];
+			snprintf(n, sizeof(n), "%s set %d", nm[f], opts[i]);
+			P(n, setsockopt(s, SOL_SOCKET, opts[i], &v, sizeof(v)));
+			long long g = 0;
+			socklen_t l = sizeof(g);
+			snprintf(n, sizeof(n), "%s get %d", nm[f], opts[i]);
+			errno = 0;
+			long r = getsockopt(s, SOL_SOCKET, opts[i], &g, &l);
+			if (r < 0)
+				printf("%-30s -1 errno %d\n", n, errno);
+			else
+				printf("%-30s %lld len %u\n", n, g, l);
+		}
+		close(s);
+	}
+}
+
 int main(void)
 {
 	signal(SIGPIPE, onpipe);
@@ -283,6 +312,7 @@ int main(void)
 	part2();
 	part3();
 	part4();
+	part5();
 	printf("sock_probe: done\n");
 	return 0;
 }
