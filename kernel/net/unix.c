@@ -950,8 +950,11 @@ static ssize_t unix_dgram_sendmsg(struct socket *s, struct sock_msg *m, int flag
 		uunlock(f);
 		if (r != -EAGAIN)
 			break;
+		/* Wake for exactly what the checks above look at (any other
+		 * shutdown bit would make this loop spin). */
 		struct socket *ws = o->peer == u ? s : o->s;
-		r = sock_wait(ws, u->shut || o->dead || o->shut || !o->rq_count ||
+		r = sock_wait(ws, (u->shut & SEND_SHUTDOWN) || o->dead || (o->shut & RCV_SHUTDOWN) ||
+			      (!seq && o->peer && o->peer != u && o != u) || !o->rq_count ||
 			      o->rq_bytes + len <= (size_t)(seq ? s->sndbuf : o->s->rcvbuf),
 			      nonblock, deadline);
 		if (r)

@@ -46,6 +46,17 @@ def test_unix_stress(variant, smp):
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("smp,seed", [(1, 12), (2, 3), (2, 4)])
+def test_race(variant, smp, seed):
+    """Four threads for 3 s: blocking sends/receives/accepts/connects (20 ms
+    timeouts) against closes, shutdowns, re-creation and fds in flight on
+    shared slots. (Seed 12 on one vCPU spun forever in a datagram send
+    whose wait woke on any shutdown bit.)"""
+    b = run(variant, "sock_race", f"{seed} 3", smp=smp, timeout=120)
+    ok(b, "sock_race")
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("name", ["sock_unix", "sock_udp"])
 def test_smp(variant, name):
     ok(run(variant, name, smp=2), name)
