@@ -523,6 +523,7 @@ static void output(struct tcp_conn *c, bool more)
 		uint32_t wnd_edge = una + c->snd_wnd;
 		uint32_t wnd_room = SEQ_GT(wnd_edge, c->snd_nxt) ? wnd_edge - c->snd_nxt : 0;
 		uint32_t len = MIN(avail, MIN(wnd_room, cwnd_room));
+		c->cwnd_limited = cwnd_room < MIN(avail, wnd_room);
 		len = MIN(len, seg_max);
 		bool fin = c->fin_queued && c->snd_nxt + len == data_end &&
 			   len <= c->mss && (len || cwnd_room || flight == 0);
@@ -1340,6 +1341,9 @@ static bool ack_input(struct tcp_conn *c, const struct tcp_info *t, uint32_t seg
 				c->cwnd = c->cwnd > acked ? c->cwnd - acked : 0;
 				c->cwnd += c->mss;
 			}
+		} else if (!c->cwnd_limited && 2 * (c->snd_max - c->snd_una + acked) < c->cwnd) {
+			/* application- or window-limited: a window that was not
+			 * used was not tested; do not grow it (RFC 7661) */
 		} else if (c->cwnd < c->ssthresh) {
 			c->cwnd += MIN(acked, 2u * c->mss * 4);
 		} else {

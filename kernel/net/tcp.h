@@ -140,6 +140,7 @@ struct tcp_conn {
 	uint32_t cwnd, ssthresh, recover, bytes_acked;
 	unsigned dupacks;
 	bool in_recovery;
+	bool cwnd_limited;         /* the last send stopped at cwnd (RFC 7661: grow only then) */
 	uint32_t cwnd_before_loss, ssthresh_before_loss;
 	/* CUBIC (RFC 9438), when c->cubic: the window before the last
 	 * reduction, the epoch's start and K, the Reno-friendly estimate */
