@@ -1,4 +1,4 @@
-/* Threads racing on shared AF_UNIX and UDP sockets: blocking sends,
+/* Threads racing on shared AF_UNIX, UDP and netlink sockets: blocking sends,
  * receives, accepts and connects (bounded by 20 ms SO_RCVTIMEO/
  * SO_SNDTIMEO) against closes, shutdowns and re-creation of the same
  * slots, with fds in flight. The kernel must neither crash, hang, leak
@@ -67,7 +67,7 @@ static void *worker(void *arg)
 	while (!stop) {
 		int i = (int)(rnd(&rs) % SLOTS), fd;
 		__atomic_add_fetch(&ops, 1, __ATOMIC_RELAXED);
-		switch (rnd(&rs) % 12) {
+		switch (rnd(&rs) % 15) {
 		case 0: {
 			int sv[2];
 			int t = (int[]){ SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET }[rnd(&rs) % 3];
@@ -149,6 +149,40 @@ static void *worker(void *arg)
 				close(fd);
 			}
 			break;
+		case 12: {          /* UDP on one of three loopback ports */
+			int u = socket(AF_INET, SOCK_DGRAM, 0);
+			timeouts(u);
+			struct sockaddr_in a = { .sin_family = AF_INET,
+						 .sin_port = htons(7200 + rnd(&rs) % 3),
+						 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+			if (rnd(&rs) & 1)
+				bind(u, (struct sockaddr *)&a, sizeof(a));
+			else
+				connect(u, (struct sockaddr *)&a, sizeof(a));
+			put_slot(i, u);
+			break;
+		}
+		case 13:
+			if ((fd = take(i)) >= 0) {
+				struct sockaddr_in a = { .sin_family = AF_INET,
+							 .sin_port = htons(7200 + rnd(&rs) % 4),
+							 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+				sendto(fd, buf, rnd(&rs) % 3000, MSG_NOSIGNAL, (struct sockaddr *)&a,
+				       sizeof(a));
+				close(fd);
+			}
+			break;
+		case 14: {          /* netlink: a dump request, sometimes read */
+			int n = socket(AF_NETLINK, SOCK_RAW, 0);
+			timeouts(n);
+			struct { unsigned len; unsigned short type, flags; unsigned seq, pid;
+				 unsigned char fam, pad[15]; } req = { sizeof(req), 18, 0x301, 1, 0, 0, { 0 } };
+			send(n, &req, sizeof(req), 0);
+			if (rnd(&rs) & 1)
+				recv(n, buf, 4096, 0);
+			put_slot(i, n);
+			break;
+		}
 		case 11:
 			if ((fd = take(i)) >= 0) {
 				char cb[CMSG_SPACE(4 * sizeof(int))];
