@@ -650,6 +650,8 @@ bool udp_input(struct netif *nif, const struct ipv4_info *ip, const struct udp_i
 			ties++;
 			if (h % (uint32_t)ties == 0)
 				best = u;
+		} else {
+			best = u;           /* SO_REUSEADDR sharers: the last bound wins (Linux) */
 		}
 	}
 	if (!best)

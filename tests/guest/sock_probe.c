@@ -304,6 +304,67 @@ static void part5(void)
 	}
 }
 
+/* UDP port sharing: which socket gets a unicast datagram */
+static int mk(int port, int ra, int rp, const char *ip)
+{
+	int s = socket(AF_INET, SOCK_DGRAM, 0), v = 1;
+	if (ra)
+		setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &v, sizeof(v));
+	if (rp)
+		setsockopt(s, SOL_SOCKET, SO_REUSEPORT, &v, sizeof(v));
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	inet_pton(AF_INET, ip, &a.sin_addr);
+	if (bind(s, (void *)&a, sizeof(a)))
+		printf("bind %d errno %d\n", port, errno);
+	return s;
+}
+
+static void who(const char *name, int *s, int n)
+{
+	char b[8];
+	printf("%s:", name);
+	for (int i = 0; i < n; i++)
+		printf(" %zd", recv(s[i], b, 8, MSG_DONTWAIT));
+	printf("\n");
+}
+
+static void part6(void)
+{
+	int tx = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in d = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001) };
+	int s1[2] = { mk(7301, 1, 0, "0.0.0.0"), mk(7301, 1, 0, "0.0.0.0") };
+	d.sin_port = htons(7301);
+	sendto(tx, "a", 1, 0, (void *)&d, sizeof(d));
+	usleep(50000);
+	who("reuseaddr any+any", s1, 2);
+	int s2[2] = { mk(7302, 1, 0, "0.0.0.0"), mk(7302, 1, 0, "127.0.0.1") };
+	d.sin_port = htons(7302);
+	sendto(tx, "a", 1, 0, (void *)&d, sizeof(d));
+	usleep(50000);
+	who("any then specific", s2, 2);
+	int s3[2] = { mk(7303, 1, 0, "127.0.0.1"), mk(7303, 1, 0, "0.0.0.0") };
+	d.sin_port = htons(7303);
+	sendto(tx, "a", 1, 0, (void *)&d, sizeof(d));
+	usleep(50000);
+	who("specific then any", s3, 2);
+	mk(7304, 0, 0, "127.0.0.1");
+	mk(7304, 0, 0, "127.0.0.2");
+	printf("no reuse, different addresses: both bound\n");
+	mk(7305, 0, 1, "0.0.0.0");
+	mk(7305, 1, 0, "0.0.0.0");
+	int s6[3] = { mk(7306, 0, 1, "0.0.0.0"), mk(7306, 0, 1, "0.0.0.0"), mk(7306, 0, 1, "127.0.0.1") };
+	d.sin_port = htons(7306);
+	for (int i = 0; i < 6; i++)
+		sendto(tx, "a", 1, 0, (void *)&d, sizeof(d));
+	usleep(50000);
+	int tot = 0;
+	char b[8];
+	for (int i = 0; i < 3; i++)
+		while (recv(s6[i], b, 8, MSG_DONTWAIT) > 0)
+			tot++;
+	printf("reuseport group got %d of 6\n", tot);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, onpipe);
@@ -313,6 +374,7 @@ int main(void)
 	part3();
 	part4();
 	part5();
+	part6();
 	printf("sock_probe: done\n");
 	return 0;
 }
