@@ -137,7 +137,7 @@ def test_udp_to_host(variant, udp_echo):
 @pytest.mark.parametrize("name,args", [("sock_errors", "linux"), ("sock_unix", ""),
                                        ("sock_udp", ""), ("sock_if", "linux"),
                                        ("sock_restart", ""), ("sock_stress", ""),
-                                       ("sock_probe", "")])
+                                       ("sock_probe", ""), ("sock_race", "1 3")])
 def test_linux_agrees(name, args):
     """The checks hold on Linux 6.1 too (wisp-only ones skipped by "linux"):
     the errno choices are Linux's, not guesses."""
