@@ -465,6 +465,22 @@ static void test_options(void)
 		fclose(pf);
 		EXPECT(header && saw_l && saw_e);
 	}
+	/* /proc/net/snmp counts the opens and segments */
+	pf = fopen("/proc/net/snmp", "r");
+	EXPECT(pf != NULL);
+	if (pf) {
+		char line[512];
+		long v[16] = { 0 };
+		int seen = 0;
+		while (fgets(line, sizeof(line), pf))
+			if (!strncmp(line, "Tcp: ", 5) && line[5] >= '0' && line[5] <= '9')
+				seen = sscanf(line + 5, "%ld %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld", &v[0],
+					      &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8],
+					      &v[9], &v[10]);
+		fclose(pf);
+		/* ActiveOpens, PassiveOpens, InSegs, OutSegs */
+		EXPECT(seen >= 11 && v[4] >= 1 && v[5] >= 1 && v[9] > 0 && v[10] > 0);
+	}
 	/* bind rules */
 	int b = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in a = lo_addr(port);
