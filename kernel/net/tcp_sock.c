@@ -22,7 +22,6 @@
 #include "net/inet.h"
 #include "net/byteorder.h"
 #include "net/checksum.h"
-#include "net/tcp_csum.h"
 #include "arch/x86_64/usercopy.h"
 #include "fs/poll.h"
 #include "lib/printf.h"
@@ -220,7 +219,9 @@ static uint32_t csum_pieces(uint32_t sum, const struct net_iov *v, int n)
 	for (int i = 0; i < n; i++) {
 		if (!v[i].len)
 			continue;
-		uint32_t s = tcp_csum_fast(v[i].base, v[i].len);
+		uint32_t s = csum_add(0, v[i].base, v[i].len);
+		s = (s & 0xffff) + (s >> 16);
+		s = (s & 0xffff) + (s >> 16);
 		if (odd)
 			s = ((s & 0xff) << 8) | (s >> 8);
 		sum += s;
