@@ -495,6 +495,14 @@ static void output(struct tcp_conn *c, bool more)
 	uint32_t seg_max = c->mss;
 	if (c->tso_max > c->mss)
 		seg_max = c->tso_max / c->mss * c->mss;
+	/* idle for an RTO with nothing in flight: what cwnd said about the
+	 * path is stale, start again from the initial window (RFC 5681 4.1,
+	 * as Linux's tcp_slow_start_after_idle) */
+	if (c->snd_una == c->snd_max && c->snd.len && c->last_snd_us &&
+	    now(c) - c->last_snd_us > c->rto_us && c->cwnd > TCP_INIT_CWND * c->mss) {
+		c->cwnd = TCP_INIT_CWND * c->mss;
+		c->epoch_us = 0;
+	}
 	for (int guard = 0; guard < 4096; guard++) {
 		uint32_t una = c->snd_una;
 		/* once the FIN went out its sequence number is fixed */

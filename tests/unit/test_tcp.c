@@ -353,6 +353,14 @@ static void test_active_open(void)
 	CHECK(pop(&s) && s.payload_len == 1448 && pop(&s) && s.payload_len == 1448);
 	CHECK(pop(&s) && s.payload_len == 104);   /* nodelay */
 	CHECK(!pop(&s));
+	/* after an idle RTO, a grown window starts again at 10 segments */
+	inject(&a->c, peer_iss + 1, a->c.snd_max, TCP_ACK, 65535, NULL, 0, &o);
+	a->c.cwnd = 50u * a->c.mss;
+	now_us += a->c.rto_us + 1;
+	write_data(&a->c, d, 100);
+	tcp_push(&a->c, false);
+	CHECK(a->c.cwnd == TCP_INIT_CWND * a->c.mss);
+	drain();
 }
 
 static void test_passive_open(void)
