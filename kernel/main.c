@@ -99,10 +99,11 @@ void kernel_main(struct boot_info *bi)
 	if (vfs_init() < 0)
 		machine_exit(EXIT_BAD_IMAGE);
 	rootfs_init();          /* /etc/wisp/config, mount=/dev/vdX:/path */
-	net_init();             /* lo, eth0 by DHCP or ip=; /etc/resolv.conf (net/stack.h) */
+	net_init();             /* ip=, /etc/wisp/config; DHCP is not waited for (net/stack.h) */
 
 	const char *tests = cmdline_get(&kernel_cmdline, "selftest");
 	if (tests) {
+		net_wait_configured();      /* self-tests use eth0's address */
 		int failed = selftest_run(tests);
 		machine_exit(failed == 0 ? 0 : 1);
 	}

@@ -431,6 +431,9 @@ TEXT(gen_port_range, "32768\t60999\n")
 static void gen_net(struct sbuf *b, size_t (*fn)(char *buf, size_t len))
 {
 	size_t cap = 4096;
+	/* The boot's DHCP may still run (with the VFS lock held: at most
+	 * its 3 s give-up, once). */
+	net_wait_configured();
 	for (int tries = 0; tries < 4; tries++) {
 		char *p = fs_alloc(cap);
 		if (!p) {

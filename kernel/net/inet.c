@@ -6,12 +6,14 @@
 #include "net/inet.h"
 #include "net/sys_socket.h"
 #include "net/packet.h"
+#include "net/stack.h"
 #include "lib/string.h"
 #include "errno.h"
 
 int inet_create(struct socket *s, int type, int protocol, bool kern)
 {
 	(void)kern;
+	net_wait_configured();      /* DHCP may still run (net/stack.h) */
 	switch (type) {
 	case SOCK_STREAM:
 		if (protocol && protocol != IPPROTO_TCP)

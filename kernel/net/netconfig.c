@@ -8,7 +8,7 @@
  *   gw=A.B.C.D             default route
  *   dns=A.B.C.D[,...]      name servers (added to DHCP's)
  *
- * The DHCP client (RFC 2131) runs in the booting thread: DISCOVER,
+ * The DHCP client (RFC 2131) runs in a thread of its own: DISCOVER,
  * OFFER, REQUEST, ACK with the broadcast flag set (we cannot receive
  * unicast before we have an address), retransmitting with a doubling
  * timeout from DHCP_RETRY0_NS and giving up after DHCP_GIVEUP_NS with a
@@ -28,6 +28,7 @@
 #include "lib/printf.h"
 #include "lib/string.h"
 #include "net/netconfig.h"
+#include "sched/sync.h"
 #include "sched/thread.h"
 #include "errno.h"
 
@@ -339,7 +340,7 @@ static int dhcp_run(struct netif *nif)
 	uint32_t mask = ack.netmask ? ack.netmask
 		: (ack.yiaddr >> 31) == 0 ? ip4_mask(8)
 		: (ack.yiaddr >> 30) == 2 ? ip4_mask(16) : ip4_mask(24);
-	/* Merged after dns= in net_init (this may run in the early thread). */
+	/* Merged after dns= by dhcp_finish or net_init. */
 	for (unsigned i = 0; i < ack.ndns && i < DNS_MAX; i++)
 		dhcp_dns[ndhcp_dns++] = ack.dns[i];
 	netif_set_addr(nif, ack.yiaddr, mask, ack.router);
@@ -504,21 +505,96 @@ static void read_config(struct netcfg *c, bool warn)
 		c->mode = c->have_ip ? "static" : "dhcp";
 }
 
-static struct thread *dhcp_thread;
-static bool dhcp_done;
+/* ---- the boot's DHCP, off the critical path ----
+ *
+ * The client runs in a thread started by net_start; net_init does not
+ * wait for it: the program starts at once, and the first thing that
+ * needs the configuration (an AF_INET or netlink socket, /proc/net)
+ * calls net_wait_configured, which sleeps until the lease is in or DHCP
+ * has given up (DHCP_GIVEUP_NS). What net_init adds on top of the lease
+ * (gw=, DHCP's name servers after dns=) is applied by whichever of the
+ * two finishes last. cfg_mu guards everything below. */
+static struct mutex cfg_mu = MUTEX_INIT(cfg_mu);
+static struct condvar cfg_cv = CONDVAR_INIT(cfg_cv);
+static volatile bool cfg_pending;  /* the boot's configuration is not final yet */
+static bool cfg_ready;             /* net_init has run: waiting makes sense */
+static bool dhcp_started;          /* the boot's client thread was started */
+static bool dhcp_finished;         /* its thread is done (lease or not) */
+static bool cfg_read;              /* net_init has read the final configuration */
+static uint32_t cfg_gw;            /* gw= over DHCP's router */
+static struct netif *dhcp_eth;
+
+/* The lease is in (or DHCP gave up) and net_init has read the
+ * configuration: apply gw= and DHCP's name servers. cfg_mu held. */
+static void dhcp_finish(void)
+{
+	struct netif *eth = dhcp_eth;
+	if (cfg_gw && eth->addr)
+		netif_set_addr(eth, eth->addr, eth->netmask, cfg_gw);
+	for (unsigned i = 0; i < ndhcp_dns; i++)
+		dns_add(dhcp_dns[i]);
+	cfg_pending = false;
+	cond_broadcast(&cfg_cv);
+}
 
 static void dhcp_thread_fn(void *arg)
 {
 	dhcp_run(arg);
+	mutex_lock(&cfg_mu);
+	dhcp_finished = true;
+	if (cfg_read)
+		dhcp_finish();
+	cond_broadcast(&cfg_cv);
+	mutex_unlock(&cfg_mu);
+}
+
+/* Starts the boot's DHCP client on eth in the background; false when no
+ * thread could be made. */
+static bool dhcp_start(struct netif *eth)
+{
+	/* High class: it runs whenever its answer is in, ahead of the
+	 * unpacking boot thread or the program. */
+	struct thread_attr a = { .sched_class = SCHED_HIGH, .cpu = -1 };
+	mutex_lock(&cfg_mu);
+	dhcp_eth = eth;
+	cfg_pending = true;
+	struct thread *t = thread_create_attr(dhcp_thread_fn, eth, "dhcp", &a);
+	if (t) {
+		dhcp_started = true;
+		thread_detach(t);
+	} else {
+		cfg_pending = false;
+		pr_warn("net: cannot start the DHCP thread; DHCP runs in the boot thread");
+	}
+	mutex_unlock(&cfg_mu);
+	return t != NULL;
+}
+
+void net_wait_configured(void)
+{
+	if (!cfg_pending || !cfg_ready)
+		return;
+	mutex_lock(&cfg_mu);
+	while (cfg_pending)
+		cond_wait(&cfg_cv, &cfg_mu);
+	mutex_unlock(&cfg_mu);
+}
+
+static bool file_exists(const char *path)
+{
+	struct file *f;
+	if (vfs_open(AT_FDCWD, path, O_RDONLY, 0, 0, &f) < 0)
+		return false;
+	file_put(f);
+	return true;
 }
 
 /*
  * Early start, called by main.c once interrupts are on and before the
  * initramfs is unpacked: netd, lo, and the DHCP exchange in a thread of
- * its own, so the lease arrives while the boot goes on (net_init waits
- * for it). Only when the kernel command line asks for DHCP (explicitly
- * or by default); /etc/wisp/config is read later and is honoured by
- * net_init.
+ * its own, so the lease arrives while the boot and the program go on.
+ * Only when the kernel command line asks for DHCP (explicitly or by
+ * default); /etc/wisp/config is read later and is honoured by net_init.
  */
 void net_start(void)
 {
@@ -533,47 +609,62 @@ void net_start(void)
 	struct netif *eth = netif_find("eth0");
 	struct netcfg c;
 	read_config(&c, false);
-	if (eth && eth->link_up && !strcmp(c.mode, "dhcp")) {
-		/* High class: it runs whenever its answer is in, ahead of
-		 * the unpacking boot thread. */
-		struct thread_attr a = { .sched_class = SCHED_HIGH, .cpu = -1 };
-		dhcp_thread = thread_create_attr(dhcp_thread_fn, eth, "dhcp", &a);
-		if (!dhcp_thread)
-			pr_warn("net: cannot start the DHCP thread; DHCP runs later");
-	}
+	if (eth && eth->link_up && !strcmp(c.mode, "dhcp"))
+		dhcp_start(eth);
 }
 
 void net_init(void)
 {
 	net_start();
-	if (dhcp_thread) {
-		thread_join(dhcp_thread);
-		dhcp_thread = NULL;
-		dhcp_done = true;
-	}
 	socket_init();
 	struct netif *eth = netif_find("eth0");
 	struct netcfg c;
 	read_config(&c, true);
 	parse_dns();
-	if (eth && dhcp_done && strcmp(c.mode, "dhcp") && eth->addr) {
-		/* The configuration file chose another mode after DHCP ran. */
-		lease_drop();
-		netif_set_addr(eth, 0, 0, 0);
+	bool dhcp = eth && !strcmp(c.mode, "dhcp");
+	mutex_lock(&cfg_mu);
+	if (dhcp_started && !dhcp) {
+		/* The configuration file chose another mode: let the client
+		 * finish (it is usually done by now), then drop its lease. */
+		while (cfg_pending && !dhcp_finished)
+			cond_wait(&cfg_cv, &cfg_mu);
+		cfg_pending = false;
+		mutex_unlock(&cfg_mu);
+		if (eth->addr) {
+			lease_drop();
+			netif_set_addr(eth, 0, 0, 0);
+		}
+		mutex_lock(&cfg_mu);
 	}
+	bool started = dhcp_started;
+	mutex_unlock(&cfg_mu);
+
 	if (eth && !strcmp(c.mode, "static")) {
 		if (!c.have_ip)
 			pr_warn("net: net=static without ip=: %s left unconfigured", eth->name);
 		else
 			netif_set_addr(eth, c.ip, c.mask, c.gw);
-	} else if (eth && !strcmp(c.mode, "dhcp") && eth->link_up) {
-		if (!dhcp_done)
-			dhcp_run(eth);
-		/* gw= overrides the router DHCP gave. */
+	} else if (dhcp && eth->link_up && (started || !dhcp_start(eth))) {
+		mutex_lock(&cfg_mu);
+		cfg_gw = c.gw;
+		cfg_read = true;
+		if (dhcp_finished)
+			dhcp_finish();
+		mutex_unlock(&cfg_mu);
+	} else if (dhcp && eth->link_up) {
+		/* No thread: the old way, in the boot thread. */
+		dhcp_run(eth);
 		if (c.gw && eth->addr)
 			netif_set_addr(eth, eth->addr, eth->netmask, c.gw);
+		for (unsigned i = 0; i < ndhcp_dns; i++)
+			dns_add(dhcp_dns[i]);
 	}
-	for (unsigned i = 0; i < ndhcp_dns; i++)
-		dns_add(dhcp_dns[i]);
-	write_resolv_conf();
+	cfg_ready = true;
+	/* /etc/resolv.conf needs DHCP's name servers and is only written
+	 * when the image has none (the tool puts one in): without it, wait
+	 * here, as the program could read it before its first socket. */
+	if (cfg_pending && !file_exists("/etc/resolv.conf"))
+		net_wait_configured();
+	if (!cfg_pending)
+		write_resolv_conf();
 }

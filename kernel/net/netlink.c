@@ -132,6 +132,7 @@ int netlink_create(struct socket *s, int type, int protocol, bool kern)
 		return -EPROTONOSUPPORT;
 	if (protocol != NETLINK_ROUTE)
 		return -EPROTONOSUPPORT;
+	net_wait_configured();      /* getifaddrs: DHCP may still run */
 	struct nl_sock *n = kzalloc(sizeof(*n));
 	if (!n)
 		return -ENOMEM;

@@ -130,6 +130,12 @@ void icmp_send_error(uint8_t type, uint8_t code, uint32_t info, const struct ipv
  * net=dhcp|static|none; DHCP by default when a NIC exists), before the
  * program starts. Thread context. */
 void net_init(void);
+/* Waits until the boot's configuration is final: the DHCP lease is in or
+ * DHCP has given up (3 s). net_init does not wait for DHCP; the first
+ * users of the configuration do (AF_INET and netlink socket creation,
+ * /proc/net). Returns at once with ip=, net=none, no NIC, or once done.
+ * Thread context. */
+void net_wait_configured(void);
 /* The DNS servers configured (static or from DHCP), for /etc/resolv.conf. */
 unsigned net_dns_servers(uint32_t *out, unsigned max);
 

@@ -222,3 +222,59 @@ def test_net_dhcp_without_server():
     udp = [l.split() for l in b.stdout.decode().splitlines() if l.startswith("Udp:")]
     out = dict(zip(udp[0][1:], udp[1][1:]))
     assert out["OutDatagrams"] == "6", out
+
+
+# A NIC on a hub with nobody else: DHCP never gets an answer (3 s to give up).
+HUB_NIC = ["-global", "virtio-mmio.force-legacy=false", "-netdev", "hubport,id=n0,hubid=0",
+           "-device", "virtio-net-device,netdev=n0"]
+RESOLV = {"/etc/resolv.conf": b"nameserver 10.0.2.3\n"}   # as `wisp run` images have
+
+
+def test_net_program_starts_before_dhcp():
+    """DHCP is off the boot's critical path: with a DHCP server that never
+    answers, a program that does not use the network starts and ends at once
+    (the boot used to wait the 3 s DHCP takes to give up)."""
+    b = boot("-- /bin/busybox true", files={"/bin/busybox": BUSYBOX, **RESOLV}, timeout=60,
+             extra=HUB_NIC)
+    assert b.status == 0, b
+    m = re.search(r"program started after (\d+) us", b.log)
+    assert m and int(m.group(1)) < 1000000, b
+    assert "no DHCP answer" not in b.log, b
+
+
+@pytest.mark.parametrize("cmd", ["ifconfig eth0",       # AF_INET socket, SIOCGIF* ioctls
+                                 "ip -4 addr",          # netlink (getifaddrs' path)
+                                 "cat /proc/net/route"])
+def test_net_first_user_waits_for_dhcp(cmd):
+    """...while the first user of the configuration (an AF_INET or netlink
+    socket, /proc/net) waits until DHCP gives up, and sees eth0 unconfigured."""
+    b = boot(f"-- /bin/busybox {cmd}", files={"/bin/busybox": BUSYBOX, **RESOLV}, timeout=60,
+             extra=HUB_NIC)
+    assert b.status == 0, b
+    m = re.search(r"net: eth0: no DHCP answer in (\d+) ms; left unconfigured", b.log)
+    assert m and 2900 <= int(m.group(1)) <= 4000, b
+    assert b.log.index("program started after") < m.start(), b
+    out = b.stdout.decode()
+    assert "10.0.2." not in out and "inet addr" not in out, b
+
+
+def test_net_slirp_program_gets_lease_started_early():
+    """On slirp, a program that started while DHCP ran gets the lease on its
+    first socket (ifconfig shows the address; gw= from the command line
+    still replaces DHCP's router)."""
+    b = boot("gw=10.0.2.3 -- /bin/busybox ifconfig eth0",
+             files={"/bin/busybox": BUSYBOX, **RESOLV}, timeout=60, extra=net_args("microvm"))
+    assert b.status == 0, b
+    dhcp_ok(b)
+    assert "inet addr:10.0.2.15  Bcast:10.0.2.255  Mask:255.255.255.0" in b.stdout.decode(), b
+    assert "eth0: address 10.0.2.15 netmask 255.255.255.0 gateway 10.0.2.3" in b.log, b
+
+
+def test_net_boot_waits_for_dhcp_without_resolv_conf():
+    """An image without /etc/resolv.conf: the kernel writes it from DHCP's
+    name servers, so the program (which may read it before any socket)
+    starts only once DHCP is done (here: has given up)."""
+    b = boot("-- /bin/busybox true", files={"/bin/busybox": BUSYBOX}, timeout=60, extra=HUB_NIC)
+    assert b.status == 0, b
+    m = re.search(r"net: eth0: no DHCP answer in (\d+) ms", b.log)
+    assert m and m.start() < b.log.index("program started after"), b
