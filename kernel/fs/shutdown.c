@@ -3,6 +3,7 @@
 #include "lib/klog.h"
 
 static struct fs_hook *hooks;
+static struct exit_hook *exit_hooks;
 static int shut_down;
 
 void fs_hook_add(struct fs_hook *h)
@@ -30,4 +31,24 @@ void fs_shutdown_all(void)
 	for (struct fs_hook *h = hooks; h; h = h->next)
 		if (h->shutdown)
 			h->shutdown(h->arg);
+}
+
+void exit_hook_add(struct exit_hook *h)
+{
+	/* Added once each, by subsystems as they start (may be under their
+	 * own spinlocks): a compare-and-swap push, no lock of ours. */
+	struct exit_hook *old = __atomic_load_n(&exit_hooks, __ATOMIC_ACQUIRE);
+	do
+		h->next = old;
+	while (!__atomic_compare_exchange_n(&exit_hooks, &old, h, false, __ATOMIC_ACQ_REL,
+					    __ATOMIC_ACQUIRE));
+}
+
+void exit_hooks_run(void)
+{
+	static int ran;
+	if (panic_in_progress || __atomic_exchange_n(&ran, 1, __ATOMIC_ACQ_REL))
+		return;
+	for (struct exit_hook *h = __atomic_load_n(&exit_hooks, __ATOMIC_ACQUIRE); h; h = h->next)
+		h->run(h->arg);
 }

@@ -20,3 +20,19 @@ int fs_sync_all(void);
  * normal exit: after a panic or a fatal exception in the kernel
  * (panic_in_progress) the power-off leaves the disks as a crash would. */
 void fs_shutdown_all(void);
+
+/*
+ * Work the program's end does before the machine stops, in the exiting
+ * thread, once, before machine_exit (program_exit, linux/task.c): the
+ * network delivers what TCP still holds. Not run after a panic. A hook may
+ * sleep; it must bound its own time.
+ */
+struct exit_hook {
+	const char *name;
+	void (*run)(void *arg);
+	void *arg;
+	struct exit_hook *next;
+};
+
+void exit_hook_add(struct exit_hook *h);
+void exit_hooks_run(void);

@@ -21,6 +21,7 @@
 #include "arch/x86_64/smp.h"
 #include "arch/x86_64/usercopy.h"
 #include "drivers/console.h"
+#include "fs/shutdown.h"
 #include "mm/heap.h"
 #include "mm/page_alloc.h"
 #include "lib/klog.h"
@@ -203,6 +204,15 @@ __noreturn void task_exit(int status)
 
 void program_exit(int status)
 {
-	/* Powering off stops every CPU, so the other threads end with it. */
+	/* The first thread to end the program runs the exit hooks (the
+	 * network delivers what TCP still holds, bounded by net.drain_ms);
+	 * one that arrives meanwhile waits for the power-off. Powering off
+	 * stops every CPU, so the other threads end with it. */
+	static int ending;
+	if (__atomic_exchange_n(&ending, 1, __ATOMIC_ACQ_REL))
+		for (;;)
+			thread_sleep_ns(1000000000ull);
+	irq_enable();   /* the hooks may sleep; a fault path can get here with them off */
+	exit_hooks_run();
 	machine_exit(status & 0xff);
 }

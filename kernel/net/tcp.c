@@ -116,8 +116,8 @@ void tcp_conn_init(struct tcp_conn *c, const struct tcp_env *env)
 	c->mtu = 1500;
 	c->rto_us = TCP_RTO_INIT_US;
 	c->ssthresh = 0x7fffffff;
-	c->sndbuf = 212992;
-	c->rcvbuf = 212992;
+	c->sndbuf = TCP_RING_DEFAULT;
+	c->rcvbuf = TCP_RING_DEFAULT;
 	c->ka_idle_s = 7200;
 	c->ka_intvl_s = 75;
 	c->ka_cnt = 9;

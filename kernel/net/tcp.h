@@ -52,6 +52,11 @@ const char *tcp_state_name(enum tcp_state s);
 #define TCP_RETRIES2        15
 #define TCP_FIN_TIMEOUT_US  60000000u     /* orphaned FIN_WAIT_2 */
 #define TCP_DEFAULT_MSS     536
+/* Ring sizes when the application sets no SO_SNDBUF/SO_RCVBUF: Linux starts
+ * at 16 KiB/128 KiB (what getsockopt reports, tcp_sock.c) and autotunes up to
+ * 4/6 MiB; without autotuning a fixed 208 KiB ring (net.core.wmem_default)
+ * keeps the measured throughput. */
+#define TCP_RING_DEFAULT    212992u
 #define TCP_INIT_CWND       10            /* segments, RFC 6928 */
 #define TCP_OOO_MAX         32            /* out-of-order islands kept */
 #define TCP_SACK_MAX        32            /* scoreboard blocks */
@@ -173,7 +178,7 @@ struct tcp_conn {
 	unsigned linger_s;
 	unsigned ka_idle_s, ka_intvl_s, ka_cnt;
 	unsigned user_mss;         /* TCP_MAXSEG, 0: none */
-	uint32_t sndbuf, rcvbuf;   /* ring sizes to allocate */
+	uint32_t sndbuf, rcvbuf;   /* ring sizes to allocate (TCP_RING_DEFAULT) */
 
 	/* closing */
 	bool fin_queued;           /* application shut its write side */

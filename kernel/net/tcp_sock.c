@@ -24,6 +24,10 @@
 #include "net/checksum.h"
 #include "arch/x86_64/usercopy.h"
 #include "fs/poll.h"
+#include "fs/shutdown.h"
+#include "fs/vfs.h"
+#include "lib/cmdline.h"
+#include "lib/klog.h"
 #include "lib/printf.h"
 #include "lib/string.h"
 #include "mm/heap.h"
@@ -60,6 +64,9 @@
 #define SIOCOUTQ   0x5411
 #define SIOCOUTQNSD 0x894B
 
+#define TCP_WMEM_DEFAULT 16384    /* net.ipv4.tcp_wmem's default */
+#define TCP_RMEM_DEFAULT 131072   /* net.ipv4.tcp_rmem's default */
+
 #define EPHEMERAL_LO 32768
 #define EPHEMERAL_HI 60999
 
@@ -75,6 +82,10 @@ struct tcp_sock {
 	bool bound;                    /* bind() or an automatic port */
 	bool shut_rd;
 	bool connect_started;
+	/* Linux's sock->state: connect() in progress (SS_CONNECTING) and
+	 * reported connected (SS_CONNECTED). A nonblocking connect that
+	 * completed answers 0 to the next connect(), then EISCONN. */
+	bool connecting, connected;
 	uint32_t bind_addr;
 	uint16_t bind_port;
 	bool reuseaddr, reuseport;
@@ -531,14 +542,22 @@ static int take_error(struct tcp_sock *ts)
 	return e;
 }
 
+/* SO_ERROR (socket.c) takes the socket's copy of the error without the
+ * stack lock; an error taken there is no longer pending here either (Linux
+ * has one sk_err). env_event sets both copies together. net_lock held. */
+static void error_sync(struct tcp_sock *ts)
+{
+	if (ts->c.error && ts->sock && !__atomic_load_n(&ts->sock->error, __ATOMIC_ACQUIRE))
+		ts->c.error = 0;
+}
+
 static void sync_opts(struct tcp_sock *ts, struct socket *s)
 {
 	ts->reuseaddr = s->reuseaddr;
 	ts->reuseport = s->reuseport;
-	if (!ts->c.rcv.size)
-		ts->c.rcvbuf = (uint32_t)s->rcvbuf;
-	if (!ts->c.snd.size)
-		ts->c.sndbuf = (uint32_t)s->sndbuf;
+	/* ring sizes: tcp_setsockopt copies SO_SNDBUF/SO_RCVBUF when the
+	 * application sets them; until then the rings keep TCP_RING_DEFAULT
+	 * while the socket reports Linux's initial sizes (tcp_sock_create) */
 	ts->c.keepalive = s->keepalive;
 	ts->c.linger_on = s->linger_on;
 	ts->c.linger_s = (unsigned)s->linger_s;
@@ -603,6 +622,8 @@ static void restart_conn(struct tcp_sock *ts)
 	c->linger_on = keep.linger_on;
 	c->linger_s = keep.linger_s;
 	ts->connect_started = false;
+	ts->connecting = ts->connected = false;
+	ts->shut_rd = false;
 	ts->counted_estab = false;
 	ts->mib_retrans = ts->mib_rsts = ts->mib_errs = 0;
 }
@@ -622,32 +643,26 @@ static int tcp_connect_op(struct socket *s, const void *addr, size_t len, bool n
 	uint64_t f = net_lock_irqsave();
 	sync_opts(ts, s);
 	struct tcp_conn *c = &ts->c;
-	switch (c->state) {
-	case TCP_SYN_SENT: case TCP_SYN_RECEIVED:
-		net_unlock_irqrestore(f);
-		if (nonblock)
-			return -EALREADY;
-		goto wait;
-	case TCP_CLOSED:
-		if (ts->connect_started) {
-			/* an attempt that failed: its error once (as Linux's
-			 * sock_error), then a new attempt may start; a finished
-			 * connection stays EISCONN */
-			if (c->error || c->established_once) {
-				r = c->error ? -take_error(ts) : -EISCONN;
-				net_unlock_irqrestore(f);
-				return r;
-			}
-			restart_conn(ts);
-		}
-		break;
-	case TCP_LISTEN:
-		net_unlock_irqrestore(f);
-		return -EINVAL;
-	default:
+	/* Linux's __inet_stream_connect: the socket's own state first */
+	if (ts->connected) {
 		net_unlock_irqrestore(f);
 		return -EISCONN;
 	}
+	if (ts->connecting) {
+		if (!connect_done(ts)) {
+			net_unlock_irqrestore(f);
+			if (nonblock)
+				return -EALREADY;
+			goto wait;
+		}
+		goto finish;   /* a nonblocking connect ended: report it */
+	}
+	if (c->state != TCP_CLOSED) {
+		net_unlock_irqrestore(f);
+		return -EISCONN;   /* a listener, an accepted connection */
+	}
+	if (ts->connect_started)
+		restart_conn(ts);   /* an attempt whose end was seen otherwise */
 	if (ip == 0)
 		ip = IP4(127, 0, 0, 1);   /* Linux: INADDR_ANY means this host */
 	if (ip_is_broadcast(ip) || (ip >> 28) == 14) {
@@ -680,6 +695,7 @@ static int tcp_connect_op(struct socket *s, const void *addr, size_t len, bool n
 	apply_route(ts, &ri);
 	ehash_add(ts);
 	ts->connect_started = true;
+	ts->connecting = true;
 	net_mib.tcp_active_opens++;
 	tcp_connect(c);
 	net_unlock_irqrestore(f);
@@ -692,9 +708,24 @@ wait:
 	if (r < 0)
 		return r;
 	f = net_lock_irqsave();
+	if (!ts->connecting) {
+		/* another thread's connect reported the end first */
+		r = ts->connected ? 0 : -ECONNABORTED;
+		net_unlock_irqrestore(f);
+		return r;
+	}
+finish:
+	ts->connecting = false;
+	error_sync(ts);
 	if (c->state == TCP_CLOSED) {
-		r = c->error ? -take_error(ts) : -ECONNREFUSED;
+		/* refused, reset, timed out: the error (or ECONNABORTED when
+		 * SO_ERROR took it), then the socket is fresh again, as after
+		 * Linux's tcp_disconnect: it polls POLLOUT|POLLHUP, reads give
+		 * ENOTCONN, and connect may start over */
+		r = c->error ? -take_error(ts) : -ECONNABORTED;
+		restart_conn(ts);
 	} else {
+		ts->connected = true;
 		r = 0;
 	}
 	net_unlock_irqrestore(f);
@@ -775,6 +806,8 @@ static int tcp_accept_op(struct socket *s, struct socket **out, bool nonblock)
 			ns->linger_on = s->linger_on;
 			ns->linger_s = s->linger_s;
 			cs->bound = true;
+			cs->connected = true;
+			ns->error = c->error;   /* reset while queued: reported once */
 			if (c->state == TCP_CLOSED) {
 				/* reset before accept: the socket reports it */
 			}
@@ -804,6 +837,7 @@ static bool can_write(struct tcp_sock *ts)
 static int send_state(struct tcp_sock *ts)
 {
 	struct tcp_conn *c = &ts->c;
+	error_sync(ts);
 	if (c->error)
 		return -take_error(ts);
 	if (c->fin_queued)
@@ -813,11 +847,10 @@ static int send_state(struct tcp_sock *ts)
 		return 0;
 	case TCP_SYN_SENT: case TCP_SYN_RECEIVED:
 		return 1;   /* wait for the handshake */
-	case TCP_CLOSED:
-		return ts->connect_started ? -EPIPE : -ENOTCONN;
-	case TCP_LISTEN:
-		return -ENOTCONN;
 	default:
+		/* Linux's sk_stream_wait_connect: EPIPE (and SIGPIPE) for any
+		 * state but the handshake's, never-connected and listening
+		 * sockets included */
 		return -EPIPE;
 	}
 }
@@ -923,6 +956,7 @@ static ssize_t tcp_recvmsg(struct socket *s, struct sock_msg *m, int flags)
 		uint32_t avail = c->rcv.size ? tcp_rcv_peek(c, v) : 0;
 		if (!avail) {
 			int r = 0;
+			error_sync(ts);
 			if (copied && (size_t)copied >= target)
 				r = 1;
 			else if (c->state == TCP_LISTEN)
@@ -991,6 +1025,9 @@ static int tcp_shutdown_op(struct socket *s, int how)
 			ports_del(ts);
 			ts->bound = false;
 		} else {
+			/* Linux records the shutdown anyway: a read gives EOF */
+			if (c->state == TCP_CLOSED && how != SHUT_WR)
+				ts->shut_rd = true;
 			r = -ENOTCONN;
 		}
 		net_unlock_irqrestore(f);
@@ -1135,11 +1172,17 @@ static int tcp_setsockopt(struct socket *s, int level, int name, const void *val
 			if (!c->rcv.size)
 				c->rcvbuf = (uint32_t)s->rcvbuf;
 			break;
+		default:
+			/* socket.c passes those it stored (ignoring
+			 * ENOPROTOOPT) and those it does not know (the
+			 * answer then): nothing TCP-specific at SOL_SOCKET */
+			r = -ENOPROTOOPT;
+			break;
 		}
 		sync_opts(ts, s);
 		timer_sync(ts);
 		net_unlock_irqrestore(f);
-		return 0;
+		return r;
 	}
 	if (level != SOL_TCP)
 		return -ENOPROTOOPT;
@@ -1416,6 +1459,78 @@ static const struct sock_ops tcp_ops = {
 	.release = tcp_release,
 };
 
+/* ---- the program's exit ------------------------------------------------------- */
+
+/*
+ * The program's exit ends the machine, and with it whatever TCP had not
+ * delivered: a server's last response, a client's upload (`nc host port <
+ * file`). So the exit does what Linux's would, then waits for it: the
+ * descriptors close (TCP sockets become orphans that send their FIN after
+ * their data, or a RST with unread data, as close does), and the exit waits
+ * until the peers acknowledged everything, bounded by net.drain_ms= (5000
+ * by default, 0: no wait). Nothing to deliver, no wait, descriptors
+ * untouched.
+ */
+#define DRAIN_MS_DEFAULT 5000
+
+extern struct cmdline kernel_cmdline;
+
+/* A connection the exit waits for. net_lock held. */
+static bool drain_pending(struct tcp_sock *ts, bool closed)
+{
+	struct tcp_conn *c = &ts->c;
+	if (c->parent)
+		return false;      /* never accepted: the application wrote nothing */
+	switch (c->state) {
+	case TCP_ESTABLISHED: case TCP_CLOSE_WAIT: case TCP_FIN_WAIT_1:
+	case TCP_CLOSING: case TCP_LAST_ACK:
+		/* after the close, a socket still attached is held by a
+		 * call blocked in another thread: its data, not a FIN */
+		return !closed || !ts->sock || c->snd.len;
+	default:
+		/* listeners, handshakes, FIN_WAIT_2 (our FIN acknowledged),
+		 * TIME_WAIT, closed */
+		return false;
+	}
+}
+
+static unsigned drain_count(bool closed)
+{
+	unsigned n = 0;
+	uint64_t f = net_lock_irqsave();
+	for (struct tcp_sock *ts = all_socks; ts; ts = ts->anext)
+		n += drain_pending(ts, closed);
+	net_unlock_irqrestore(f);
+	return n;
+}
+
+static void tcp_exit_drain(void *arg)
+{
+	(void)arg;
+	if (!drain_count(false))
+		return;
+	uint64_t limit_ms = DRAIN_MS_DEFAULT;
+	const char *v = cmdline_get(&kernel_cmdline, "net.drain_ms");
+	if (v && !parse_u64(v, &limit_ms))
+		limit_ms = DRAIN_MS_DEFAULT;
+	if (!limit_ms)
+		return;
+	uint64_t t0 = net_now_ns(), deadline = t0 + limit_ms * 1000000ull;
+	fd_close_range(0, ~0u, 0);
+	unsigned n;
+	while ((n = drain_count(true)) && net_now_ns() < deadline)
+		thread_sleep_ns(1000000);   /* a slirp round trip is tens of us */
+	uint64_t us = (net_now_ns() - t0) / 1000;
+	if (n)
+		pr_warn("net: exit: gave up after %lu ms with %u TCP connection%s still sending",
+			(unsigned long)(us / 1000), n, n == 1 ? "" : "s");
+	else
+		pr_info("net: exit: TCP delivered what it held in %lu.%03lu ms",
+			(unsigned long)(us / 1000), (unsigned long)(us % 1000));
+}
+
+static struct exit_hook drain_hook = { .name = "tcp", .run = tcp_exit_drain };
+
 static void tcp_init_once(void)
 {
 	if (tcp_ready)
@@ -1429,6 +1544,7 @@ static void tcp_init_once(void)
 	env.spawn = env_spawn;
 	env.reply = env_reply;
 	env.isn_secret = env_random(NULL) ^ (uint32_t)(net_now_ns() * 2654435761u);
+	exit_hook_add(&drain_hook);
 	tcp_ready = true;
 }
 
@@ -1443,6 +1559,12 @@ int tcp_sock_create(struct socket *s, int protocol)
 		return -ENOMEM;
 	}
 	ts->sock = s;
+	/* Linux's initial tcp_wmem[1]/tcp_rmem[1], what getsockopt reports
+	 * before autotuning grows them. wisp has no autotuning: the rings
+	 * stay at TCP_RING_DEFAULT (tcp.c) unless the application sets
+	 * SO_SNDBUF/SO_RCVBUF, which then size them as on Linux (locked) */
+	s->sndbuf = TCP_WMEM_DEFAULT;
+	s->rcvbuf = TCP_RMEM_DEFAULT;
 	sync_opts(ts, s);
 	net_unlock_irqrestore(f);
 	s->pcb = ts;

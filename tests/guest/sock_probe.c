@@ -365,6 +365,96 @@ static void part6(void)
 	printf("reuseport group got %d of 6\n", tot);
 }
 
+
+/* TCP: unconnected, listening, connected after a nonblocking connect,
+ * refused (blocking and not), buffer defaults, unknown options */
+static struct sockaddr_in lo_port(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(0x7f000001) };
+	return a;
+}
+
+static int tcp_listener(int *port)
+{
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = lo_port(0);
+	socklen_t l = sizeof(a);
+	bind(s, (void *)&a, sizeof(a));
+	listen(s, 4);
+	getsockname(s, (void *)&a, &l);
+	*port = ntohs(a.sin_port);
+	return s;
+}
+
+static void pl(const char *name, int fd)
+{
+	struct pollfd p = { fd, POLLIN | POLLOUT, 0 };
+	poll(&p, 1, 0);
+	printf("%-30s %#x\n", name, p.revents);
+}
+
+static void part7(void)
+{
+ char b[8]; int v = 1; socklen_t l;
+ int t = socket(AF_INET, SOCK_STREAM, 0);
+ l = sizeof v; getsockopt(t, SOL_SOCKET, SO_SNDBUF, &v, &l); printf("tcp SO_SNDBUF default %d\n", v);
+ l = sizeof v; getsockopt(t, SOL_SOCKET, SO_RCVBUF, &v, &l); printf("tcp SO_RCVBUF default %d\n", v);
+ v = 4096; setsockopt(t, SOL_SOCKET, SO_SNDBUF, &v, sizeof v); l = sizeof v; getsockopt(t, SOL_SOCKET, SO_SNDBUF, &v, &l); printf("tcp SO_SNDBUF set 4096 %d\n", v);
+ pipes = 0; P("tcp send unconnected", send(t, "x", 1, 0)); printf("sigpipes %d\n", pipes);
+ pipes = 0; P("tcp send nosignal", send(t, "x", 1, MSG_NOSIGNAL)); printf("sigpipes %d\n", pipes);
+ pipes = 0; P("tcp write unconnected", write(t, "x", 1)); printf("sigpipes %d\n", pipes);
+ P("tcp recv unconnected", recv(t, b, 1, MSG_DONTWAIT));
+ P("tcp set SOL_SOCKET 9999", setsockopt(t, SOL_SOCKET, 9999, &v, sizeof v));
+ l = sizeof v; P("tcp get SOL_SOCKET 9999", getsockopt(t, SOL_SOCKET, 9999, &v, &l));
+ P("tcp set SO_TYPE", setsockopt(t, SOL_SOCKET, SO_TYPE, &v, sizeof v));
+ P("tcp set SO_ERROR", setsockopt(t, SOL_SOCKET, SO_ERROR, &v, sizeof v));
+ P("tcp set SO_ACCEPTCONN", setsockopt(t, SOL_SOCKET, SO_ACCEPTCONN, &v, sizeof v));
+ P("tcp set SO_PEERCRED", setsockopt(t, SOL_SOCKET, SO_PEERCRED, &v, sizeof v));
+ P("tcp set level 999", setsockopt(t, 999, 1, &v, sizeof v));
+ pl("tcp fresh poll", t); M("tcp fresh", t);
+ P("tcp shutdown unconnected", shutdown(t, SHUT_WR));
+ pl("tcp fresh SHUT_WR poll", t);
+ close(t);
+ int port, ls = tcp_listener(&port);
+ pipes = 0; P("tcp send on listener", send(ls, "x", 1, 0)); printf("sigpipes %d\n", pipes);
+ P("tcp recv on listener", recv(ls, b, 1, MSG_DONTWAIT));
+ struct sockaddr_in a = lo_port(port);
+ int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+ P("tcp nonblocking connect", connect(c, (void *)&a, sizeof a));
+ struct pollfd p = { c, POLLOUT, 0 }; poll(&p, 1, 2000);
+ P("tcp connect after it completed", connect(c, (void *)&a, sizeof a));
+ P("tcp connect again", connect(c, (void *)&a, sizeof a));
+ pl("tcp connected poll", c);
+ int s = accept(ls, NULL, NULL);
+ close(s); close(c); close(ls);
+ /* refused */
+ int dead, ld = tcp_listener(&dead); close(ld);
+ a = lo_port(dead);
+ int d = socket(AF_INET, SOCK_STREAM, 0);
+ P("tcp blocking connect refused", connect(d, (void *)&a, sizeof a));
+ pl("tcp refused poll", d); M("tcp refused", d);
+ l = sizeof v; v = -1; getsockopt(d, SOL_SOCKET, SO_ERROR, &v, &l); printf("tcp refused SO_ERROR %d\n", v);
+ P("tcp refused recv", recv(d, b, 1, MSG_DONTWAIT));
+ pipes = 0; P("tcp refused send", send(d, "x", 1, 0)); printf("sigpipes %d\n", pipes);
+ close(d);
+ d = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+ P("tcp nonblocking refused", connect(d, (void *)&a, sizeof a));
+ usleep(100000);
+ pl("tcp nb refused poll", d); M("tcp nb refused", d);
+ l = sizeof v; v = -1; getsockopt(d, SOL_SOCKET, SO_ERROR, &v, &l); printf("tcp nb refused SO_ERROR %d\n", v);
+ pl("tcp nb refused poll after", d);
+ P("tcp nb refused recv", recv(d, b, 1, MSG_DONTWAIT));
+ pipes = 0; P("tcp nb refused send", send(d, "x", 1, 0)); printf("sigpipes %d\n", pipes);
+ P("tcp nb refused connect again", connect(d, (void *)&a, sizeof a));
+ pl("tcp nb refused poll then", d);
+ P("tcp nb refused recv then", recv(d, b, 1, MSG_DONTWAIT));
+ P("tcp nb refused connect third", connect(d, (void *)&a, sizeof a));
+ usleep(100000);
+ l = sizeof v; v = -1; getsockopt(d, SOL_SOCKET, SO_ERROR, &v, &l); printf("tcp nb refused SO_ERROR third %d\n", v);
+ close(d);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, onpipe);
@@ -375,6 +465,7 @@ int main(void)
 	part4();
 	part5();
 	part6();
+	part7();
 	printf("sock_probe: done\n");
 	return 0;
 }

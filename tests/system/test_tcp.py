@@ -217,3 +217,97 @@ def test_host_to_guest_many():
     assert b.status == 0, b
     assert b.stdout.count(f"sent {size} received {size} ok".encode()) == 5, b
     assert len(results) == 5 and all(r.get("ok") for r in results), results
+
+
+# --- the program's exit delivers what TCP holds ---------------------------------
+
+def exit_pattern(n):
+    return bytes(((i * 131 + i // 65536) & 255) for i in range(n))
+
+
+def sink(port, result, read=True, ready=None, slow=False):
+    """One connection: read to EOF (sha256 and length), or accept and never
+    read (the guest's data stops at a zero window). slow: a small receive
+    buffer, nothing read for the first second: the host's socket buffers
+    and slirp's fill, slirp's window closes and the guest's sender still
+    holds a full send buffer when it exits."""
+    import hashlib
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if not read or slow:
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096 if not read else 16384)
+    ls.bind(("127.0.0.1", port))
+    ls.listen(1)
+    ls.settimeout(120)
+    if ready:
+        ready.set()
+    try:
+        c, _ = ls.accept()
+    except OSError as e:
+        result["error"] = repr(e)
+        return
+    c.settimeout(120)
+    h, n = hashlib.sha256(), 0
+    try:
+        if slow:
+            time.sleep(1.0)
+        while read:
+            d = c.recv(1 << 20)
+            if not d:
+                break
+            h.update(d)
+            n += len(d)
+        if not read:
+            result["closed"] = result.get("stop").wait(120)
+    except OSError as e:
+        result["error"] = repr(e)
+    result["sha256"], result["len"] = h.hexdigest(), n
+    c.close()
+    ls.close()
+
+
+@pytest.mark.parametrize("variant", ["musl", "glibc"])
+def test_exit_delivers(variant):
+    """The guest writes 4 MiB to a host server and exits at once (no
+    SIOCOUTQ loop, no SO_LINGER, no close): the exit closes the descriptors
+    and waits until the peer acknowledged everything and the FIN, so the
+    host gets all 4 MiB and EOF. The host starts reading after a second:
+    at the exit the guest still holds its whole send buffer (with
+    net.drain_ms=0 the host got 4 MiB minus about that)."""
+    import hashlib
+    size = 4 << 20
+    port, result, ready = free_port(), {}, threading.Event()
+    t = threading.Thread(target=sink, args=(port, result, True, ready, True))
+    t.start()
+    ready.wait(10)
+    b = boot(f"-- /t/tcp_exit 10.0.2.2 {port} {size}", files=files_for(variant, "tcp_exit"),
+             mem="256M", timeout=240, extra=nic())
+    t.join(timeout=30)
+    assert b.status == 7, b
+    assert f"tcp_exit: wrote {size}".encode() in b.stdout, b
+    assert result.get("len") == size, (result, b)
+    assert result["sha256"] == hashlib.sha256(exit_pattern(size)).hexdigest()
+    assert "TCP delivered what it held in" in b.log, b
+
+
+def test_exit_zero_window_gives_up():
+    """The host stops reading: the guest's data sits behind a zero window,
+    the exit drain gives up after net.drain_ms and the VM still ends with
+    the program's status."""
+    port, result, ready = free_port(), {}, threading.Event()
+    result["stop"] = threading.Event()
+    t = threading.Thread(target=sink, args=(port, result, False, ready))
+    t.start()
+    ready.wait(10)
+    t0 = time.time()
+    try:
+        b = boot(f"net.drain_ms=1500 -- /t/tcp_exit 10.0.2.2 {port} {64 << 20} nonblock",
+                 files=files_for("musl", "tcp_exit"), mem="256M", timeout=120, extra=nic())
+    finally:
+        result["stop"].set()
+        t.join(timeout=30)
+    took = time.time() - t0
+    assert b.status == 7, b
+    assert b"tcp_exit: wrote" in b.stdout, b
+    assert "gave up after 15" in b.log, b
+    assert took < 60, took
