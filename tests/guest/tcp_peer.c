@@ -13,13 +13,9 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-#ifndef SIOCOUTQ
-#define SIOCOUTQ TIOCOUTQ
-#endif
 
 static size_t nbytes;
 
@@ -76,14 +72,9 @@ static int exchange(int fd)
 	}
 	void *ret;
 	pthread_join(t, &ret);
-	/* the program's end is the machine's end in wisp: wait until the peer
-	 * has acknowledged everything (SIOCOUTQ: bytes not yet acked) */
-	for (int i = 0; i < 10000; i++) {
-		int q = 0;
-		if (ioctl(fd, SIOCOUTQ, &q) < 0 || q == 0)
-			break;
-		usleep(1000);
-	}
+	/* no wait for the peer's acknowledgements before exiting: the exit
+	 * delivers what TCP still holds (tcp_sock.c's exit drain), as the
+	 * host tests of this program check */
 	double dt = now_s() - t0;
 	printf("sent %zu received %zu %s\n", nbytes, got, got == nbytes && !bad && !ret ? "ok" : "BAD");
 	printf("duplex: %.1f MB/s each way\n", nbytes / dt / 1e6);
