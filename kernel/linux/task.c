@@ -211,7 +211,7 @@ void program_exit(int status)
 	static int ending;
 	if (__atomic_exchange_n(&ending, 1, __ATOMIC_ACQ_REL))
 		for (;;)
-			thread_sleep_ns(1000000000ull);
+			thread_sleep_until(TIME_FOREVER, false);
 	irq_enable();   /* the hooks may sleep; a fault path can get here with them off */
 	exit_hooks_run();
 	machine_exit(status & 0xff);

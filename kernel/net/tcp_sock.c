@@ -1519,7 +1519,9 @@ static void tcp_exit_drain(void *arg)
 	fd_close_range(0, ~0u, 0);
 	unsigned n;
 	while ((n = drain_count(true)) && net_now_ns() < deadline)
-		thread_sleep_ns(1000000);   /* a slirp round trip is tens of us */
+		/* 1 ms steps (a slirp round trip is tens of us), not
+		 * interruptible: a pending signal must not make this spin */
+		thread_sleep_until(net_now_ns() + 1000000, false);
 	uint64_t us = (net_now_ns() - t0) / 1000;
 	if (n)
 		pr_warn("net: exit: gave up after %lu ms with %u TCP connection%s still sending",
