@@ -2,19 +2,30 @@
  * `nc host port < file` or a server's last response does: no SIOCOUTQ
  * loop, no SO_LINGER, no shutdown, no close. The exit must still deliver
  * it (tcp_sock.c's exit drain; tests/system/test_tcp.py).
- *   tcp_exit A.B.C.D PORT N [nonblock]
+ *   tcp_exit A.B.C.D PORT N [nonblock|reader]
  * connects, writes N bytes (byte i = (i * 131 + i / 65536) & 255), prints
  * how many it wrote, exits with status 7. "nonblock": writes only what
- * fits without blocking (the peer does not read), then exits. */
+ * fits without blocking (the peer does not read), then exits. "reader": a
+ * second thread sits in recv() on the socket all along, so the exit's
+ * close cannot release it (no FIN): the data must still arrive, and the
+ * exit must not wait for a FIN that never comes. */
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+static void *reader(void *arg)
+{
+	char b;
+	recv(*(int *)arg, &b, 1, 0);   /* the host never sends */
+	return NULL;
+}
 
 int main(int argc, char **argv)
 {
@@ -33,6 +44,9 @@ int main(int argc, char **argv)
 	}
 	if (nonblock)
 		fcntl(s, F_SETFL, O_NONBLOCK);
+	pthread_t t;
+	if (argc > 4 && !strcmp(argv[4], "reader"))
+		pthread_create(&t, NULL, reader, &s);
 	static uint8_t buf[65536];
 	size_t off = 0;
 	while (off < n) {
