@@ -287,6 +287,24 @@ void virtio_vq_kick(struct virtio_vq *q)
 	}
 }
 
+bool virtio_vq_nudge(struct virtio_vq *q, uint16_t *seen)
+{
+	uint64_t f = wq_lock(&q->space_wq);
+	struct virtq *vq = &q->ring;
+	uint16_t used = *(volatile uint16_t *)&vq->used->idx;
+	bool stuck = used != vq->avail_idx && used == *seen;
+	*seen = used;
+	if (stuck)      /* the decisions so far are settled by this one */
+		vq->kick_idx = vq->kicked_idx = vq->avail_idx;
+	wq_unlock(&q->space_wq, f);
+	if (stuck) {
+		q->nr_notifies++;
+		q->nr_nudges++;
+		q->vd->t->notify(q->vd, q);
+	}
+	return stuck;
+}
+
 void virtio_vq_disable_cb(struct virtio_vq *q)
 {
 	uint64_t f = wq_lock(&q->space_wq);

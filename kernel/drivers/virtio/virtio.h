@@ -76,6 +76,7 @@ struct virtio_vq {
 	/* Transport data. */
 	uint32_t notify_off;             /* pci: address offset of its doorbell */
 	uint64_t nr_notifies, nr_interrupts;
+	uint64_t nr_nudges;              /* notifications sent by virtio_vq_nudge */
 };
 
 struct virtio_device {
@@ -138,6 +139,12 @@ int virtio_vq_add(struct virtio_vq *q, const struct virtio_sg *sg, unsigned n,
 int virtio_vq_add_nokick(struct virtio_vq *q, const struct virtio_sg *sg, unsigned n,
 			 void *cookie);
 void virtio_vq_kick(struct virtio_vq *q);
+/* For a driver's watchdog (a timer, long after the adds): notifies the
+ * device when chains wait in the available ring and it has used none
+ * since the previous call (*seen keeps the used index between calls).
+ * Repairs a notification lost to a fence the platform did not keep (see
+ * virtqueue.c); a spare one is harmless. Returns whether it notified. */
+bool virtio_vq_nudge(struct virtio_vq *q, uint16_t *seen);
 /* Interrupt suppression for polling drivers (virtq_disable_cb/enable_cb;
  * with VIRTIO_F_EVENT_IDX negotiated the event index is used). enable
  * returns false when used chains are already waiting: take them. */

@@ -35,7 +35,11 @@
  * the stack does not give) into a buffer that also holds the header, so
  * a frame is one descriptor; a TSO frame beyond it continues in one of a
  * few 64 KiB buffers (two descriptors). Transmit interrupts stay off:
- * completions are reaped by the next transmit (and by any interrupt).
+ * completions are reaped by the next transmit (and by any interrupt, and
+ * by the watchdog while chains are out, so a full ring with nothing more
+ * to send still drains).
+ * Watchdog: a timer that repairs notifications and interrupts lost to a
+ * fence the platform did not keep (vnet_watchdog).
  */
 #include "drivers/virtio/virtio.h"
 #include "net/checksum.h"
@@ -49,6 +53,7 @@
 #include "mm/heap.h"
 #include "mm/page_alloc.h"
 #include "sched/thread.h"
+#include "sched/timer.h"
 #include "errno.h"
 
 extern struct cmdline kernel_cmdline;
@@ -83,6 +88,7 @@ extern struct cmdline kernel_cmdline;
 #define VNET_TSO_BUFS 8          /* 64 KiB transmit buffers with TSO */
 #define VNET_TSO_ORDER 4         /* 2^4 pages = 64 KiB */
 #define VNET_GSO_MAX (ETH_HLEN + 65535)   /* the largest IPv4 datagram, framed */
+#define VNET_WATCHDOG_NS 10000000ull       /* 10 ms: see vnet_watchdog */
 
 struct vnet_hdr {
 	uint8_t flags, gso_type;
@@ -132,6 +138,14 @@ struct vnet {
 	unsigned tx_nfree;
 	uint8_t **big_free;
 	unsigned big_nfree;
+
+	/* Watchdog (vnet_watchdog): armed while transmit chains are out or
+	 * after a receive burst; wd_armed is 1 from arming until the
+	 * callback decides to stop, so only one path arms it at a time. */
+	struct ktimer wd;
+	int wd_armed;
+	uint16_t wd_tx_used;         /* transmit used index at the last look */
+	uint64_t tx_nudges, rx_rescues;
 
 	uint64_t rx_refill_failed, rx_bad, rx_merged, rx_toobig, rx_csum_ok;
 	uint64_t rx_handoffs;        /* budgets the interrupt left to the thread */
@@ -194,6 +208,12 @@ static int bufset_alloc(struct bufset *s, unsigned n, size_t size)
 fail:
 	bufset_free(s);
 	return -ENOMEM;
+}
+
+static void vnet_wd_arm(struct vnet *v)
+{
+	if (!__atomic_exchange_n(&v->wd_armed, 1, __ATOMIC_SEQ_CST))
+		ktimer_arm(&v->wd, clock_monotonic_ns() + VNET_WATCHDOG_NS);
 }
 
 /* ---- receive ---- */
@@ -336,8 +356,13 @@ static void rx_run(struct vnet *v, bool in_irq)
 		 * the frame that raised it is what the look finds. */
 		virtio_vq_enable_cb(v->rxq);
 		__atomic_store_n(&v->rx_owner, 0, __ATOMIC_SEQ_CST);
-		if (!virtq_has_used(&v->rxq->ring) || !rx_claim(v))
+		if (!virtq_has_used(&v->rxq->ring) || !rx_claim(v)) {
+			/* The look can miss a frame whose interrupt the
+			 * device then skips (the enable's fence not kept,
+			 * see virtqueue.c): the watchdog looks again later. */
+			vnet_wd_arm(v);
 			return;
+		}
 		virtio_vq_disable_cb(v->rxq);
 	}
 }
@@ -504,8 +529,69 @@ static int vnet_xmit(struct netif *nif, const struct net_iov *iov, int n,
 	if (r < 0) {
 		tx_put(v, t);
 		v->tx_nospc++;
+		return r;
 	}
-	return r;
+	vnet_wd_arm(v);
+	return 0;
+}
+
+/*
+ * The watchdog: with VIRTIO_F_EVENT_IDX, a notification or interrupt
+ * missed once is missed for good (no later index passes the same event
+ * again), and one is missed when a store->load fence is not kept (QEMU
+ * < 8.1 under TCG with one vCPU drops them; see virtqueue.c): transmit
+ * chains would wait in the ring unseen, or frames in the receive ring
+ * with interrupts on and no interrupt coming. Long after the fact our
+ * stores are visible, so a plain look is reliable: it reaps transmit
+ * completions, kicks the transmit queue when chains wait and the device
+ * has used none for a whole period (a spare kick is harmless), and takes
+ * receive frames nobody is taking. Armed by transmits and at the end of
+ * receive bursts; stops when nothing is outstanding, so an idle
+ * interface takes no timer interrupts.
+ */
+static void vnet_rx_done(struct virtio_vq *q);
+
+static bool vnet_wd_work(struct vnet *v)
+{
+	uint64_t f = spin_lock_irqsave(&v->tx_lock);
+	tx_reap_locked(v);
+	bool tx_out = v->tx_nfree < v->txq->ring.num;
+	spin_unlock_irqrestore(&v->tx_lock, f);
+	return tx_out;
+}
+
+static bool vnet_rx_stranded(struct vnet *v)
+{
+	return v->napi && virtq_has_used(&v->rxq->ring) &&
+	       !__atomic_load_n(&v->rx_owner, __ATOMIC_SEQ_CST);
+}
+
+static void vnet_watchdog(struct ktimer *t)
+{
+	struct vnet *v = t->arg;
+	bool tx_out = vnet_wd_work(v);
+	if (tx_out && virtio_vq_nudge(v->txq, &v->wd_tx_used) && v->tx_nudges++ == 0)
+		pr_info("virtio-net: %s: transmit queue stalled with chains waiting; kicked "
+			"(a lost notification)", v->nif.name);
+	bool rx = vnet_rx_stranded(v);
+	if (rx) {
+		v->rx_rescues++;
+		vnet_rx_done(v->rxq);      /* as the lost interrupt would have */
+	}
+	if (tx_out || rx) {
+		ktimer_arm(t, clock_monotonic_ns() + VNET_WATCHDOG_NS);
+		return;
+	}
+	/* Stop; but a transmit that saw the flag still set did not arm it:
+	 * look once more after clearing it. An arming CPU may now wait in
+	 * ktimer_arm for this callback to return; it holds no tx_lock
+	 * there, and tx_lock is all we take from here on. */
+	__atomic_store_n(&v->wd_armed, 0, __ATOMIC_SEQ_CST);
+	uint64_t f = spin_lock_irqsave(&v->tx_lock);
+	bool out = v->tx_nfree < v->txq->ring.num;
+	spin_unlock_irqrestore(&v->tx_lock, f);
+	if (out)
+		vnet_wd_arm(v);
 }
 
 static int vnet_send(struct netif *nif, const void *frame, size_t len)
@@ -576,6 +662,7 @@ int virtio_net_probe(struct virtio_device *vd)
 	nif->xmit = vnet_xmit;
 	nif->open = vnet_open;
 	wq_init(&v->rx_wq);
+	ktimer_init(&v->wd, vnet_watchdog, v);
 	const char *napi = cmdline_get(&kernel_cmdline, "virtio_net.napi");
 	v->napi = !napi || strcmp(napi, "0") != 0;
 	if (virtio_has_feature(vd, VIRTIO_NET_F_MAC)) {

@@ -8,6 +8,15 @@
  * order, but the compiler does not, and the notify decision (store avail
  * idx, then load used flags) needs a full fence: __atomic_thread_fence
  * gives both without depending on kernel headers.
+ *
+ * That fence is not always kept: QEMU before 8.1 under TCG with one vCPU
+ * (max_cpus 1) translates mfence and locked instructions with no host
+ * fence, while the device model runs in another host thread, so the
+ * store->load pairs (avail->idx then avail_event; used_event then
+ * used->idx) can be reordered. With VIRTIO_F_EVENT_IDX a missed pairing
+ * is permanent (no later index passes the same event again), so
+ * virtq_should_notify repairs a missed notification on a later call and
+ * drivers re-check their queues from a timer (virtio_net.c).
  */
 #include "drivers/virtio/virtqueue.h"
 
@@ -65,6 +74,9 @@ void virtq_init(struct virtq *vq, unsigned num, void *mem, uint64_t phys, void *
 	vq->event_idx = false;
 	vq->cb_disabled = false;
 	vq->kick_idx = 0;
+	vq->kicked_idx = 0;
+	vq->seen_event = 0;
+	vq->repairs = 0;
 }
 
 int virtq_add(struct virtq *vq, const struct virtq_buf *bufs, unsigned n, void *cookie)
@@ -102,9 +114,35 @@ bool virtq_should_notify(struct virtq *vq)
 	vq_mb();
 	uint16_t old = vq->kick_idx, new_ = vq->avail_idx;
 	vq->kick_idx = new_;
-	if (vq->event_idx)
-		return virtq_need_event(*avail_event(vq), new_, old);
-	return !(*(volatile uint16_t *)&vq->used->flags & VRING_USED_F_NO_NOTIFY);
+	bool kick;
+	if (vq->event_idx) {
+		uint16_t ev = *avail_event(vq);
+		/* The rule of section 2.7.10, plus a repair: a device that
+		 * asked for an index we passed without notifying (between the
+		 * last notification and the previous decision), and has not
+		 * moved avail_event since that decision, is idle and waiting
+		 * for us. That happens only when the fence above did not
+		 * order our avail->idx store before the avail_event load
+		 * (QEMU < 8.1 under TCG with one vCPU emits no host fence for
+		 * mfence or locked instructions: the device's thread then
+		 * misses the new index while we read avail_event from before
+		 * its update); without the repair the queue would wait
+		 * forever, as with event_idx no later chain passes that
+		 * avail_event again. A device that is busy moves avail_event
+		 * as it consumes, so this costs at most one spare notification
+		 * when it pauses. */
+		kick = virtq_need_event(ev, new_, old);
+		if (!kick && ev == vq->seen_event && virtq_need_event(ev, old, vq->kicked_idx)) {
+			kick = true;
+			vq->repairs++;
+		}
+		vq->seen_event = ev;
+	} else {
+		kick = !(*(volatile uint16_t *)&vq->used->flags & VRING_USED_F_NO_NOTIFY);
+	}
+	if (kick)
+		vq->kicked_idx = new_;
+	return kick;
 }
 
 void virtq_disable_cb(struct virtq *vq)

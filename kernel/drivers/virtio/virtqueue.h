@@ -68,6 +68,9 @@ struct virtq {
 	bool event_idx;
 	bool cb_disabled;         /* interrupts suppressed (virtq_disable_cb) */
 	uint16_t kick_idx;        /* avail_idx at the last notification decision */
+	uint16_t kicked_idx;      /* avail_idx at the last decision that notified */
+	uint16_t seen_event;      /* avail_event as read at the last decision */
+	uint32_t repairs;         /* notifications only the repair asked for */
 };
 
 /* Bytes of ring memory for num entries, and where avail/used start. */
@@ -82,7 +85,13 @@ int virtq_add(struct virtq *vq, const struct virtq_buf *bufs, unsigned n, void *
 /* Whether the device wants to hear about the chains added since the last
  * call: with event_idx, whether avail_event falls among them (section
  * 2.7.10); else unless it set VRING_USED_F_NO_NOTIFY. Call once per batch
- * of adds, right before notifying (it remembers where the batch ended). */
+ * of adds, right before notifying (it remembers where the batch ended).
+ * With event_idx it also notifies when avail_event sits, unchanged since
+ * the previous call, among chains an earlier call declined to notify: the
+ * device asked for them and has not moved, so that earlier decision read
+ * a stale avail_event (the store->load fence it relies on was not kept:
+ * QEMU before 8.1 drops fences under TCG with one vCPU) and the device
+ * waits for a kick that never came (see virtqueue.c). */
 bool virtq_should_notify(struct virtq *vq);
 /* Takes the next used chain: returns its cookie and the bytes the device
  * wrote (*len), frees its descriptors; NULL when none is pending. */
