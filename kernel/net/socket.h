@@ -130,7 +130,7 @@ struct socket {
 	void *pcb;                 /* the protocol's state */
 
 	/* SOL_SOCKET options, stored by socket.c */
-	int sndbuf, rcvbuf;        /* bytes; defaults 212992 like Linux */
+	int sndbuf, rcvbuf;        /* bytes; Linux's defaults (TCP reports its own, see tcp.h) */
 	uint64_t rcvtimeo_ns, sndtimeo_ns;   /* 0: none */
 	int rcvlowat;
 	bool reuseaddr, reuseport, keepalive, broadcast, oobinline, passcred;
