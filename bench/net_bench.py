@@ -14,7 +14,10 @@ server by server. Ratios are wisp/Linux for rates (higher is better) and
 for latencies (lower is better), printed beside the papers' figures, which
 are the issue's targets: nginx Unikraft 2.8x and OSv 2.2x Linux's
 requests/s, redis Unikraft 1.74x, iperf3 OSv +24% throughput and 37-47%
-lower latency. With user networking every byte crosses slirp in QEMU's
+lower latency. slirp's hostfwd listeners get a backlog of 128 instead of 1
+(bench/host/listen_backlog.c, LD_PRELOADed into both guests' QEMU): with 1,
+clients that connect many at once (redis-benchmark, wrk) stall for seconds.
+With user networking every byte crosses slirp in QEMU's
 main loop: slirp (and TCG) may bound both guests, squeezing the ratios
 towards 1; docs/bench.md says so beside the figures.
 """
@@ -60,6 +63,26 @@ def _tools():
     missing += [t for t in ("/usr/sbin/nginx", "/usr/bin/redis-server", "/usr/bin/iperf3")
                 if not os.path.exists(t)]
     return missing
+
+
+def _backlog_shim():
+    """bench/host/listen_backlog.c -> build/bench/listen_backlog.so, the
+    LD_PRELOAD that gives slirp's hostfwd listeners a backlog of 128 instead
+    of libslirp's 1 (see that file and docs/bench.md). Both guests' QEMU get
+    it. Returns (path or None, why not)."""
+    src = os.path.join(bl.BENCH, "host", "listen_backlog.c")
+    out = os.path.join(bl.ensure_out(), "listen_backlog.so")
+    if bl.newer(out, src):
+        return out, None
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if not cc:
+        return None, "no C compiler for bench/host/listen_backlog.c"
+    p = subprocess.run([cc, "-shared", "-fPIC", "-O2", "-Wall", "-Wextra", "-Werror", src,
+                        "-o", out, "-ldl"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True)
+    if p.returncode:
+        return None, "building listen_backlog.so failed: %s" % p.stdout.strip()[-300:]
+    return out, None
 
 
 def _wrk(port, conns):
@@ -133,10 +156,10 @@ def _rr(port):
             "p99_us": round(samples[int(len(samples) * 0.99)], 1)}
 
 
-def _serve(kind, ctx, linux, work, argv, files, guest_port, probe, measure):
+def _serve(kind, ctx, linux, work, argv, files, guest_port, probe, measure, env):
     port = ng.free_port()
     g = ng.Guest(kind, argv, files=files, ports=[(port, guest_port)], mem=MEM_MIB,
-                 smp=ctx.qemu.smp, accel=ctx.qemu.accel, linux=linux, workdir=work)
+                 smp=ctx.qemu.smp, accel=ctx.qemu.accel, linux=linux, workdir=work, env=env)
     try:
         g.start()
         ready = g.wait_ready((lambda: probe(port)) if callable(probe) else probe, timeout=90)
@@ -185,6 +208,16 @@ def run(ctx):
             res["linux"] = {"ok": False, "error": str(e)}
             log("net: linux SKIPPED: %s" % e)
 
+    # slirp's hostfwd backlog of 1 makes connection bursts stall for seconds
+    # in either guest (bench/host/listen_backlog.c): raise it for both.
+    shim, why = _backlog_shim()
+    env = {"LD_PRELOAD": shim} if shim else None
+    res["hostfwd_backlog"] = 128 if shim else 1
+    if why:
+        res["hostfwd_backlog_note"] = why
+        log("net: %s: slirp's hostfwd backlog stays 1 (connection bursts may stall)" % why)
+    listen0 = _listen_overflows()
+
     work = tempfile.mkdtemp(prefix="wisp-net-bench-")
     nginx_files = ng.nginx_files(work)
     servers = [
@@ -207,11 +240,19 @@ def run(ctx):
                     if name == "iperf3":
                         # Both directions on one server: wait for its
                         # "listening" line before each run.
-                        got, ready = _serve_iperf(kind, ctx, linux, gdir, argv, gport)
+                        got, ready = _serve_iperf(kind, ctx, linux, gdir, argv, gport, env)
                     else:
                         got, ready = _serve(kind, ctx, linux, gdir, argv, files, gport,
-                                            probe, measure)
+                                            probe, measure, env)
                     res[kind][name] = got
+                    lo = _listen_overflows()
+                    if lo is not None and listen0 is not None and lo > listen0:
+                        # The counter is the host's (any listener, any user): a
+                        # figure measured while it rose may have lost connections.
+                        res[kind].setdefault("listen_overflows", {})[name] = lo - listen0
+                        log("net: %s %s: the host's ListenOverflows rose by %d during this leg"
+                            % (kind, name, lo - listen0))
+                    listen0 = lo
                     log("net: %s %s: %s (ready after %.1f s, %.0f s in all)"
                         % (kind, name, _short(got), ready, time.monotonic() - t))
                 except (BenchError, subprocess.TimeoutExpired, OSError) as e:
@@ -226,10 +267,10 @@ def run(ctx):
     return res
 
 
-def _serve_iperf(kind, ctx, linux, work, argv, gport):
+def _serve_iperf(kind, ctx, linux, work, argv, gport, env):
     port = ng.free_port()
     g = ng.Guest(kind, argv, ports=[(port, gport)], mem=MEM_MIB, smp=ctx.qemu.smp,
-                 accel=ctx.qemu.accel, linux=linux, workdir=work)
+                 accel=ctx.qemu.accel, linux=linux, workdir=work, env=env)
     out = {}
     try:
         g.start()
@@ -244,6 +285,18 @@ def _serve_iperf(kind, ctx, linux, work, argv, gport):
         raise BenchError(str(e))
     finally:
         g.stop()
+
+
+def _listen_overflows():
+    """The host's TcpExt ListenOverflows counter (None if unreadable):
+    connections the host kernel dropped because a listener's accept queue
+    was full, i.e. slirp had not accepted them yet."""
+    try:
+        with open("/proc/net/netstat") as f:
+            rows = [l.split() for l in f if l.startswith("TcpExt:")]
+        return int(dict(zip(rows[0][1:], rows[1][1:]))["ListenOverflows"])
+    except (OSError, IndexError, KeyError, ValueError):
+        return None
 
 
 def _short(got):
@@ -309,6 +362,9 @@ def table(r):
             lines.append("%s: FAILED: %s" % (g, x["error"].splitlines()[0]))
         for name, e in (x.get("errors") or {}).items():
             lines.append("%s %s: FAILED: %s" % (g, name, e))
+        for name, n in (x.get("listen_overflows") or {}).items():
+            lines.append("%s %s: the host's ListenOverflows rose by %d (a full accept queue "
+                         "dropped handshakes, maybe slirp's): check this figure" % (g, name, n))
     lines.append("rates: higher is better; latencies: lower is better. slirp, in QEMU's "
                  "main loop, carries every byte for both guests and may bound both.")
     return lines

@@ -186,7 +186,7 @@ class Guest:
 
     def __init__(self, kind, argv, files=None, ports=(), mem=256, smp=1, accel="tcg",
                  workdir=None, linux=None, tap=None, qemu_extra=(), wrap=(), machine=None,
-                 image=None):
+                 image=None, linux_init=(), env=None):
         if kind not in ("wisp", "linux"):
             raise ValueError(kind)
         self.kind, self.argv, self.files = kind, list(argv), dict(files or {})
@@ -196,6 +196,8 @@ class Guest:
         self.tap, self.qemu_extra, self.wrap = tap, list(qemu_extra), list(wrap)
         self.machine = machine       # wisp only: --machine (default microvm)
         self.image = image           # wisp only: `wisp boot IMAGE` (argv unused)
+        self.linux_init = list(linux_init)  # Linux only: more /init lines before exec
+        self.env = dict(env or {})   # more environment for QEMU (wisp: for build/wisp)
         self.proc = None
         self._own_dir = workdir is None
         self.dir = workdir or tempfile.mkdtemp(prefix="wisp-netguest-")
@@ -280,6 +282,7 @@ class Guest:
                    "%s ip link set eth0 up" % bb,
                    "%s ip addr add %s dev eth0" % (bb, addr),
                    "%s ip route add default via %s" % (bb, gw),
+                   ] + self.linux_init + [
                    "echo 'linux: program started'",
                    "cd /",
                    "exec " + " ".join(shlex.quote(x) for x in self.argv)]
@@ -303,9 +306,9 @@ class Guest:
         self.out = open(self.out_path, "wb")
         self.err = open(self.err_path, "wb")
         self.started = time.monotonic()
-        env = None
+        env = dict(os.environ, **self.env) if self.env else None
         if self.kind == "wisp" and self.qemu_extra:
-            env = dict(os.environ, WISP_QEMU_EXTRA=" ".join(self.qemu_extra))
+            env = dict(env or os.environ, WISP_QEMU_EXTRA=" ".join(self.qemu_extra))
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.out,
                                      stderr=self.err, start_new_session=True, env=env,
                                      preexec_fn=_die_with_parent)
