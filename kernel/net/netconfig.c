@@ -628,7 +628,7 @@ static void bg_thread_fn(void *arg)
 	mutex_unlock(&cfg_mu);
 }
 
-/* Sets up lo and, when eth is given, its static address in the
+/* Starts netd and, when eth is given, applies its static address in the
  * background; in the calling thread when no thread can be made. */
 static void bg_start(struct netif *eth, uint32_t ip, uint32_t mask, uint32_t gw)
 {
@@ -720,7 +720,7 @@ void net_init(void)
 	bool run_dhcp = dhcp && eth->link_up;
 	net_lo();
 	if (!run_dhcp) {
-		/* lo, and eth0's static address, in the background. */
+		/* netd, and eth0's static address, in the background. */
 		if (static_eth && !c.have_ip)
 			pr_warn("net: net=static without ip=: %s left unconfigured", eth->name);
 		if (static_eth && c.have_ip)
@@ -728,6 +728,8 @@ void net_init(void)
 		else
 			bg_start(NULL, 0, 0, 0);
 	} else if (net_base(), started || dhcp_start(eth)) {
+		/* The client runs (started early, or now: /etc/wisp/config
+		 * chose DHCP). */
 		mutex_lock(&cfg_mu);
 		cfg_gw = c.gw;
 		cfg_read = true;
