@@ -545,6 +545,7 @@ long sock_ioctl_common(struct socket *s, unsigned long cmd, unsigned long arg)
 {
 	switch (cmd) {
 	case SIOCGIFCONF:
+		net_wait_configured();      /* AF_UNIX too: no half-configured eth0 */
 		return ifconf(arg);
 	case SIOCGIFADDR: case SIOCGIFDSTADDR: case SIOCGIFBRDADDR: case SIOCGIFNETMASK:
 		/* IPv4 addresses: AF_INET sockets only (Linux's devinet ioctls) */
@@ -553,6 +554,7 @@ long sock_ioctl_common(struct socket *s, unsigned long cmd, unsigned long arg)
 		return ifreq_ioctl(cmd, arg);
 	case SIOCGIFNAME: case SIOCGIFFLAGS: case SIOCGIFMETRIC: case SIOCGIFMTU:
 	case SIOCGIFHWADDR: case SIOCGIFINDEX: case SIOCGIFTXQLEN:
+		net_wait_configured();
 		return ifreq_ioctl(cmd, arg);
 	}
 	long r = s->ops->ioctl ? s->ops->ioctl(s, cmd, arg) : -ENOTTY;
