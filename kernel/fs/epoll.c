@@ -433,11 +433,6 @@ static long sys_epoll_pwait(int epfd, struct epoll_event_k *uev, int max, int ti
 }
 SYSCALL(281, epoll_pwait, sys_epoll_pwait, "fpddpu");
 
-struct timespec_k {
-	int64_t sec;
-	int64_t nsec;
-};
-
 static long sys_epoll_pwait2(int epfd, struct epoll_event_k *uev, int max,
 			     const struct timespec_k *uts, const void *sigmask, size_t sigsetsize)
 {
@@ -445,16 +440,10 @@ static long sys_epoll_pwait2(int epfd, struct epoll_event_k *uev, int max,
 	int r = signal_set_temp_mask_user(sigmask, sigsetsize);
 	if (r < 0)
 		return r;
-	uint64_t deadline = TIME_FOREVER;
-	if (uts) {
-		struct timespec_k ts;
-		if (copy_from_user(&ts, uts, sizeof(ts)) < 0)
-			return -EFAULT;
-		if (ts.sec < 0 || ts.nsec < 0 || ts.nsec >= 1000000000)
-			return -EINVAL;
-		uint64_t ns = (uint64_t)ts.sec * 1000000000u + (uint64_t)ts.nsec;
-		deadline = ns ? clock_monotonic_ns() + ns : 0;
-	}
+	uint64_t deadline;
+	r = timeout_from_user(uts, &deadline);
+	if (r < 0)
+		return r;
 	return epoll_wait_common(epfd, uev, max, deadline);
 }
 SYSCALL(441, epoll_pwait2, sys_epoll_pwait2, "fpdppu");

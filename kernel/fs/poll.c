@@ -164,13 +164,7 @@ static int do_poll(struct pollfd_k *items, unsigned n, uint64_t deadline)
 	return r == -EINTR ? -EINTR : count;
 }
 
-struct timespec_k {
-	int64_t sec;
-	int64_t nsec;
-};
-
-/* Absolute deadline from a relative user timespec (NULL: forever). */
-static int deadline_from_ts(const struct timespec_k *uts, uint64_t *deadline)
+int timeout_from_user(const struct timespec_k *uts, uint64_t *deadline)
 {
 	if (!uts) {
 		*deadline = TIME_FOREVER;
@@ -192,8 +186,7 @@ static int deadline_from_ts(const struct timespec_k *uts, uint64_t *deadline)
 	return 0;
 }
 
-/* Writes the time left back (ppoll, pselect6, select do on Linux). */
-static void put_remaining(struct timespec_k *uts, uint64_t deadline)
+void timeout_put_left(struct timespec_k *uts, uint64_t deadline)
 {
 	if (!uts || deadline == TIME_FOREVER || deadline == 0)
 		return;
@@ -251,14 +244,14 @@ static long sys_ppoll(struct pollfd_k *ufds, unsigned nfds, struct timespec_k *u
 		      const void *sigmask, size_t sigsetsize)
 {
 	uint64_t deadline;
-	int r = deadline_from_ts(uts, &deadline);
+	int r = timeout_from_user(uts, &deadline);
 	if (r < 0)
 		return r;
 	r = check_sigmask(sigmask, sigsetsize);
 	if (r < 0)
 		return r;
 	long n = poll_common(ufds, nfds, deadline);
-	put_remaining(uts, deadline);
+	timeout_put_left(uts, deadline);
 	return n;
 }
 SYSCALL(271, ppoll, sys_ppoll, "pupxu");
@@ -394,7 +387,7 @@ static long sys_pselect6(int nfds, uint64_t *in, uint64_t *out, uint64_t *ex,
 			 struct timespec_k *uts, const struct sigset_arg *usig)
 {
 	uint64_t deadline;
-	int r = deadline_from_ts(uts, &deadline);
+	int r = timeout_from_user(uts, &deadline);
 	if (r < 0)
 		return r;
 	if (usig) {
@@ -406,7 +399,7 @@ static long sys_pselect6(int nfds, uint64_t *in, uint64_t *out, uint64_t *ex,
 			return r;
 	}
 	long n = do_select(nfds, in, out, ex, deadline);
-	put_remaining(uts, deadline);
+	timeout_put_left(uts, deadline);
 	return n;
 }
 SYSCALL(270, pselect6, sys_pselect6, "dppppp");

@@ -84,3 +84,16 @@ struct file;
 /* The readiness of f (EPOLLNVAL-free): f->ops->poll, or "always ready" for
  * files without one (regular files, as Linux). */
 uint32_t file_poll(struct file *f, struct poll_table *pt);
+
+/* Timeouts of the waiting calls (ppoll, pselect6, epoll_pwait2, recvmmsg):
+ * a relative struct timespec from the program. */
+struct timespec_k {
+	int64_t sec;
+	int64_t nsec;
+};
+/* The absolute deadline: TIME_FOREVER for NULL, 0 (do not wait) for a
+ * zero timeout; -EFAULT, or -EINVAL for a negative or unnormalised one. */
+int timeout_from_user(const struct timespec_k *uts, uint64_t *deadline);
+/* Writes the time left until deadline back to uts (as Linux does for
+ * ppoll, pselect6 and recvmmsg); nothing for NULL, forever or 0. */
+void timeout_put_left(struct timespec_k *uts, uint64_t deadline);

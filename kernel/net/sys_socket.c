@@ -642,26 +642,16 @@ static long sys_sendmmsg(int fd, struct user_mmsghdr *uv, unsigned vlen, unsigne
 }
 SYSCALL(307, sendmmsg, sys_sendmmsg, "fpux");
 
-struct timespec_k {
-	int64_t sec, nsec;
-};
-
 static long sys_recvmmsg(int fd, struct user_mmsghdr *uv, unsigned vlen, unsigned flags,
 			 struct timespec_k *uts)
 {
 	if (flags & MSG_CMSG_COMPAT)
 		return -EINVAL;
-	uint64_t deadline = 0;
-	struct timespec_k ts;
-	if (uts) {
-		if (copy_from_user(&ts, uts, sizeof(ts)) < 0)
-			return -EFAULT;
-		if (ts.sec < 0 || ts.nsec < 0 || ts.nsec >= 1000000000)
-			return -EINVAL;
-		deadline = clock_monotonic_ns() + (uint64_t)ts.sec * 1000000000ull + (uint64_t)ts.nsec;
-	}
+	uint64_t deadline;     /* checked between datagrams only, as Linux */
+	long r = timeout_from_user(uts, &deadline);
+	if (r < 0)
+		return r;
 	struct file *f;
-	long r;
 	struct socket *s = fd_sock(fd, &f, &r);
 	if (!s)
 		return r;
@@ -681,16 +671,10 @@ static long sys_recvmmsg(int fd, struct user_mmsghdr *uv, unsigned vlen, unsigne
 		n++;
 		if (flags & MSG_WAITFORONE)
 			flags |= MSG_DONTWAIT;
-		if (uts && clock_monotonic_ns() >= deadline)
+		if (deadline != TIME_FOREVER && clock_monotonic_ns() >= deadline)
 			break;
 	}
-	if (uts) {
-		uint64_t now = clock_monotonic_ns();
-		uint64_t left = now < deadline ? deadline - now : 0;
-		ts.sec = (int64_t)(left / 1000000000ull);
-		ts.nsec = (int64_t)(left % 1000000000ull);
-		copy_to_user(uts, &ts, sizeof(ts));
-	}
+	timeout_put_left(uts, deadline);
 	if (n && r < 0 && r != -EAGAIN)
 		s->error = (int)-r;     /* reported by the next call, as Linux */
 	file_put(f);
