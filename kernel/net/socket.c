@@ -198,36 +198,36 @@ void sock_epipe(struct socket *s, long r, int flags)
 		signal_raise_self(SIGPIPE);
 }
 
+long sock_sendmsg(struct socket *s, struct sock_msg *m, int flags)
+{
+	if (!s->ops->sendmsg)
+		return -EOPNOTSUPP;
+	long r = s->ops->sendmsg(s, m, flags);
+	sock_epipe(s, r, flags);
+	return sock_intr(s, r, false);
+}
+
+long sock_recvmsg(struct socket *s, struct sock_msg *m, int flags)
+{
+	if (!s->ops->recvmsg)
+		return -EOPNOTSUPP;
+	return sock_intr(s, s->ops->recvmsg(s, m, flags), true);
+}
+
 static ssize_t sock_read(struct file *f, struct uio *u, uint64_t *pos)
 {
 	(void)pos;
-	struct socket *s = f->priv;
-	if (!s->ops->recvmsg)
-		return -EINVAL;
 	struct sock_msg m;
-	m.namelen = 0;
-	m.uio = u;
-	m.control = NULL;
-	m.control_len = 0;
-	m.msg_flags = 0;
-	return sock_intr(s, s->ops->recvmsg(s, &m, 0), true);
+	sock_msg_init(&m, u);
+	return sock_recvmsg(f->priv, &m, 0);
 }
 
 static ssize_t sock_write(struct file *f, struct uio *u, uint64_t *pos)
 {
 	(void)pos;
-	struct socket *s = f->priv;
-	if (!s->ops->sendmsg)
-		return -EINVAL;
 	struct sock_msg m;
-	m.namelen = 0;
-	m.uio = u;
-	m.control = NULL;
-	m.control_len = 0;
-	m.msg_flags = 0;
-	ssize_t r = s->ops->sendmsg(s, &m, 0);
-	sock_epipe(s, r, 0);
-	return sock_intr(s, r, false);
+	sock_msg_init(&m, u);
+	return sock_sendmsg(f->priv, &m, 0);
 }
 
 static uint32_t sock_poll(struct file *f, struct poll_table *pt)

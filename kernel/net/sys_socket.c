@@ -391,22 +391,14 @@ static long do_send(struct socket *s, struct uio *u, const void *uaddr, int alen
 		    int flags)
 {
 	struct sock_msg m;
-	m.namelen = 0;
+	sock_msg_init(&m, u);
 	if (uaddr) {
 		long r = addr_in(uaddr, alen, m.name);
 		if (r < 0)
 			return r;
 		m.namelen = (size_t)alen;
 	}
-	m.uio = u;
-	m.control = NULL;
-	m.control_len = 0;
-	m.msg_flags = 0;
-	if (!s->ops->sendmsg)
-		return -EOPNOTSUPP;
-	long r = s->ops->sendmsg(s, &m, flags);
-	sock_epipe(s, r, flags);
-	return sock_intr(s, r, false);
+	return sock_sendmsg(s, &m, flags);
 }
 
 static long sys_sendto(int fd, const void *buf, size_t len, int flags, const void *uaddr, int alen)
@@ -444,15 +436,8 @@ static long sys_recvfrom(int fd, void *buf, size_t len, int flags, void *uaddr, 
 	struct uio u;
 	uio_init1(&u, &v, buf, len, true);
 	struct sock_msg m;
-	m.namelen = 0;
-	m.uio = &u;
-	m.control = NULL;
-	m.control_len = 0;
-	m.msg_flags = 0;
-	if (!s->ops->recvmsg)
-		r = -EOPNOTSUPP;
-	else
-		r = sock_intr(s, s->ops->recvmsg(s, &m, flags), true);
+	sock_msg_init(&m, &u);
+	r = sock_recvmsg(s, &m, flags);
 	if (r >= 0 && uaddr) {          /* a NULL length is EFAULT, as Linux */
 		long e = addr_out(m.name, m.namelen, uaddr, ualen);
 		if (e < 0)
@@ -472,7 +457,7 @@ static long send_one(struct socket *s, const struct user_msghdr *uh, int flags)
 	if (h.namelen < 0)
 		return -EINVAL;
 	struct sock_msg m;
-	m.namelen = 0;
+	sock_msg_init(&m, NULL);
 	if (h.name) {
 		size_t nl = MIN((size_t)h.namelen, (size_t)SOCKADDR_MAX);
 		if (nl && copy_from_user(m.name, (void *)h.name, nl) < 0)
@@ -507,14 +492,7 @@ static long send_one(struct socket *s, const struct user_msghdr *uh, int flags)
 	m.uio = &io.uio;
 	m.control = ctl;
 	m.control_len = ctl ? h.controllen : 0;
-	m.msg_flags = 0;
-	if (!s->ops->sendmsg)
-		r = -EOPNOTSUPP;
-	else {
-		r = s->ops->sendmsg(s, &m, flags);
-		sock_epipe(s, r, flags);
-		r = sock_intr(s, r, false);
-	}
+	r = sock_sendmsg(s, &m, flags);
 out:
 	if (ctl && ctl != small)
 		kfree(ctl);
@@ -564,16 +542,10 @@ static long recv_one(struct socket *s, struct user_msghdr *uh, int flags)
 		}
 	}
 	struct sock_msg m;
-	m.namelen = 0;
-	m.uio = &io.uio;
+	sock_msg_init(&m, &io.uio);
 	m.control = ctl;
 	m.control_len = room;
-	m.msg_flags = 0;
-	if (!s->ops->recvmsg) {
-		r = -EOPNOTSUPP;
-		goto out;
-	}
-	r = sock_intr(s, s->ops->recvmsg(s, &m, flags), true);
+	r = sock_recvmsg(s, &m, flags);
 	if (r < 0)
 		goto out;
 	if (!ctl)

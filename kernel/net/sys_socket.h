@@ -68,6 +68,21 @@ void sock_set_listening(struct socket *s);
 long sock_intr(struct socket *s, long r, bool rcv);
 /* SIGPIPE for -EPIPE from a stream unless MSG_NOSIGNAL. */
 void sock_epipe(struct socket *s, long r, int flags);
+/* A message with no name and no ancillary data over u (name[] is left
+ * as it is: only namelen counts). */
+static inline void sock_msg_init(struct sock_msg *m, struct uio *u)
+{
+	m->namelen = 0;
+	m->uio = u;
+	m->control = NULL;
+	m->control_len = 0;
+	m->msg_flags = 0;
+}
+/* Every data transfer through a socket's ops (read/write, send*, recv*):
+ * the family's sendmsg/recvmsg (-EOPNOTSUPP without one), then SIGPIPE
+ * (send) and the restart rule of sock_intr. */
+long sock_sendmsg(struct socket *s, struct sock_msg *m, int flags);
+long sock_recvmsg(struct socket *s, struct sock_msg *m, int flags);
 /* A file carrying s (takes over the reference; releases s on failure). */
 struct file *sock_file_new(struct socket *s, int flags);
 long sock_ioctl_common(struct socket *s, unsigned long cmd, unsigned long arg);
