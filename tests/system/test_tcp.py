@@ -70,20 +70,13 @@ def test_loopback(variant, smp):
     print(f"loopback ({variant}, smp {smp}): {m.group(1).decode()} MB/s")
 
 
-def serve_host(port, n, result):
-    """One connection: receive n bytes while sending n bytes, check them."""
-    ls = socket.socket()
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("127.0.0.1", port))
-    ls.listen(1)
-    ls.settimeout(120)
-    try:
-        c, _ = ls.accept()
-    except OSError as e:
-        result["error"] = repr(e)
-        return
+def duplex(c, n, result):
+    """The host's side of tcp_peer's exchange on a connected socket: sends
+    n bytes of one pattern (then FIN) while receiving the guest's n bytes
+    of the other, recording in result whether they were all right."""
     c.settimeout(120)
     out = pattern(n, 65519, 13, 5)
+    t0 = time.time()
 
     def send():
         try:
@@ -103,9 +96,25 @@ def serve_host(port, n, result):
     except OSError as e:
         result["error"] = repr(e)
     t.join()
+    result["secs"] = time.time() - t0
     result["ok"] = bytes(got) == pattern(n, 65521, 7, 3)
     result["len"] = len(got)
     c.close()
+
+
+def serve_host(port, n, result):
+    """One connection: receive n bytes while sending n bytes, check them."""
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", port))
+    ls.listen(1)
+    ls.settimeout(120)
+    try:
+        c, _ = ls.accept()
+    except OSError as e:
+        result["error"] = repr(e)
+        return
+    duplex(c, n, result)
     ls.close()
 
 
@@ -151,32 +160,7 @@ def host_client(port, n, result, deadline):
             c.close()
             time.sleep(0.3)
             continue
-        c.settimeout(120)
-        out = pattern(n, 65519, 13, 5)
-        t0 = time.time()
-
-        def send():
-            try:
-                c.sendall(out)
-                c.shutdown(socket.SHUT_WR)
-            except OSError as e:
-                result["send_error"] = repr(e)
-        t = threading.Thread(target=send)
-        t.start()
-        got = bytearray()
-        try:
-            while True:
-                d = c.recv(1 << 20)
-                if not d:
-                    break
-                got += d
-        except OSError as e:
-            result["error"] = repr(e)
-        t.join()
-        result["secs"] = time.time() - t0
-        result["ok"] = bytes(got) == pattern(n, 65521, 7, 3)
-        result["len"] = len(got)
-        c.close()
+        duplex(c, n, result)
         return
     result["error"] = "guest never answered"
 
