@@ -112,6 +112,23 @@ size_t arp_build(uint8_t *buf, const struct arp_info *a)
 
 /* ---- IPv4 (RFC 791, RFC 1122 3.2.1) ---- */
 
+/* The fields of a header whose lengths the caller has checked. */
+static void ipv4_fill(const uint8_t *p, unsigned hlen, uint16_t total, struct ipv4_info *ip)
+{
+	ip->hlen = hlen;
+	ip->tos = p[1];
+	ip->total_len = total;
+	ip->id = get_be16(p + 4);
+	ip->frag = get_be16(p + 6);
+	ip->ttl = p[8];
+	ip->proto = p[9];
+	ip->src = get_be32(p + 12);
+	ip->dst = get_be32(p + 16);
+	ip->options = p + IPV4_HLEN;
+	ip->opt_len = hlen - IPV4_HLEN;
+	ip->payload = p + hlen;
+}
+
 enum net_drop ipv4_parse(const uint8_t *p, size_t len, struct ipv4_info *ip)
 {
 	if (len < IPV4_HLEN)
@@ -126,18 +143,7 @@ enum net_drop ipv4_parse(const uint8_t *p, size_t len, struct ipv4_info *ip)
 		return NET_DROP_IP_LEN;
 	if (csum_fold(csum_add(0, p, hlen)) != 0)
 		return NET_DROP_IP_CSUM;
-	ip->hlen = hlen;
-	ip->tos = p[1];
-	ip->total_len = total;
-	ip->id = get_be16(p + 4);
-	ip->frag = get_be16(p + 6);
-	ip->ttl = p[8];
-	ip->proto = p[9];
-	ip->src = get_be32(p + 12);
-	ip->dst = get_be32(p + 16);
-	ip->options = p + IPV4_HLEN;
-	ip->opt_len = hlen - IPV4_HLEN;
-	ip->payload = p + hlen;
+	ipv4_fill(p, hlen, total, ip);
 	ip->payload_len = total - hlen;   /* bytes past total are link padding */
 	return NET_OK;
 }
@@ -154,18 +160,7 @@ enum net_drop ipv4_parse_quoted(const uint8_t *p, size_t len, struct ipv4_info *
 	uint16_t total = get_be16(p + 2);
 	if (total < hlen + 8)
 		return NET_DROP_IP_LEN;
-	ip->hlen = hlen;
-	ip->tos = p[1];
-	ip->total_len = total;
-	ip->id = get_be16(p + 4);
-	ip->frag = get_be16(p + 6);
-	ip->ttl = p[8];
-	ip->proto = p[9];
-	ip->src = get_be32(p + 12);
-	ip->dst = get_be32(p + 16);
-	ip->options = p + IPV4_HLEN;
-	ip->opt_len = hlen - IPV4_HLEN;
-	ip->payload = p + hlen;
+	ipv4_fill(p, hlen, total, ip);
 	ip->payload_len = MIN_QUOTE(len - hlen, (size_t)total - hlen);
 	return NET_OK;
 }
