@@ -585,6 +585,39 @@ static long sys_recvmsg(int fd, struct user_msghdr *uh, unsigned flags)
 }
 SYSCALL(47, recvmsg, sys_recvmsg, "fpx");
 
+/* sendmmsg and recvmmsg: one message after another until vlen, an error
+ * or (receiving) the deadline, which is checked between messages only, as
+ * Linux; each message's length is stored beside it. The count, or the
+ * first message's error. */
+static long mmsg_loop(struct socket *s, struct user_mmsghdr *uv, unsigned vlen,
+		      unsigned flags, bool rcv, uint64_t deadline)
+{
+	if (vlen > UIO_MAXIOV)
+		vlen = UIO_MAXIOV;
+	unsigned n = 0;
+	long r = 0;
+	while (n < vlen) {
+		r = rcv ? recv_one(s, &uv[n].hdr, (int)flags) : send_one(s, &uv[n].hdr, (int)flags);
+		if (r < 0)
+			break;
+		uint32_t len = (uint32_t)r;
+		if (copy_to_user(&uv[n].len, &len, sizeof(len)) < 0) {
+			r = -EFAULT;
+			break;
+		}
+		n++;
+		if (!rcv)
+			continue;
+		if (flags & MSG_WAITFORONE)
+			flags |= MSG_DONTWAIT;
+		if (deadline != TIME_FOREVER && clock_monotonic_ns() >= deadline)
+			break;
+	}
+	if (rcv && n && r < 0 && r != -EAGAIN)
+		s->error = (int)-r;     /* reported by the next call, as Linux */
+	return n ? (long)n : r;
+}
+
 static long sys_sendmmsg(int fd, struct user_mmsghdr *uv, unsigned vlen, unsigned flags)
 {
 	if (flags & MSG_CMSG_COMPAT)
@@ -594,23 +627,9 @@ static long sys_sendmmsg(int fd, struct user_mmsghdr *uv, unsigned vlen, unsigne
 	struct socket *s = fd_sock(fd, &f, &r);
 	if (!s)
 		return r;
-	if (vlen > UIO_MAXIOV)
-		vlen = UIO_MAXIOV;
-	unsigned n = 0;
-	r = 0;
-	while (n < vlen) {
-		r = send_one(s, &uv[n].hdr, (int)flags);
-		if (r < 0)
-			break;
-		uint32_t len = (uint32_t)r;
-		if (copy_to_user(&uv[n].len, &len, sizeof(len)) < 0) {
-			r = -EFAULT;
-			break;
-		}
-		n++;
-	}
+	r = mmsg_loop(s, uv, vlen, flags, false, TIME_FOREVER);
 	file_put(f);
-	return n ? (long)n : r;
+	return r;
 }
 SYSCALL(307, sendmmsg, sys_sendmmsg, "fpux");
 
@@ -619,7 +638,7 @@ static long sys_recvmmsg(int fd, struct user_mmsghdr *uv, unsigned vlen, unsigne
 {
 	if (flags & MSG_CMSG_COMPAT)
 		return -EINVAL;
-	uint64_t deadline;     /* checked between datagrams only, as Linux */
+	uint64_t deadline;
 	long r = timeout_from_user(uts, &deadline);
 	if (r < 0)
 		return r;
@@ -627,30 +646,10 @@ static long sys_recvmmsg(int fd, struct user_mmsghdr *uv, unsigned vlen, unsigne
 	struct socket *s = fd_sock(fd, &f, &r);
 	if (!s)
 		return r;
-	if (vlen > UIO_MAXIOV)
-		vlen = UIO_MAXIOV;
-	unsigned n = 0;
-	r = 0;
-	while (n < vlen) {
-		r = recv_one(s, &uv[n].hdr, (int)flags);
-		if (r < 0)
-			break;
-		uint32_t len = (uint32_t)r;
-		if (copy_to_user(&uv[n].len, &len, sizeof(len)) < 0) {
-			r = -EFAULT;
-			break;
-		}
-		n++;
-		if (flags & MSG_WAITFORONE)
-			flags |= MSG_DONTWAIT;
-		if (deadline != TIME_FOREVER && clock_monotonic_ns() >= deadline)
-			break;
-	}
+	r = mmsg_loop(s, uv, vlen, flags, true, deadline);
 	timeout_put_left(uts, deadline);
-	if (n && r < 0 && r != -EAGAIN)
-		s->error = (int)-r;     /* reported by the next call, as Linux */
 	file_put(f);
-	return n ? (long)n : r;
+	return r;
 }
 SYSCALL(299, recvmmsg, sys_recvmmsg, "fpuxp");
 
