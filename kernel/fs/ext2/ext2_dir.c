@@ -80,39 +80,72 @@ static uint64_t dir_blocks(struct ext2_fs *fs, struct ext2_node *dir)
 	return dir->d.i_size / fs->bsize;
 }
 
-static int find_entry(struct ext2_fs *fs, struct ext2_node *dir, const char *name, size_t len,
-		      struct dirloc *loc)
+/* One entry of a directory walk: the block holding it (b, its number
+ * pblk), its offset and the previous entry's (NO_PREV for the first of a
+ * block). The visitor returns 0 to go on, 1 to stop the walk there (it may
+ * have dirtied b; dir_walk puts it), or -errno. */
+struct dir_visit {
+	struct e2buf *b;
+	uint32_t pblk, off, prev;
+	struct ext2_dirent *de;
+};
+typedef int (*dir_visit_fn)(struct ext2_fs *fs, const struct dir_visit *v, void *ctx);
+
+/* Visits every entry (used or not) of every block of dir in order:
+ * 1 when the visitor stopped the walk, 0 at the end, or -errno. */
+static int dir_walk(struct ext2_fs *fs, struct ext2_node *dir, dir_visit_fn visit, void *ctx)
 {
 	uint64_t nblk = dir_blocks(fs, dir);
 	for (uint64_t lblk = 0; lblk < nblk; lblk++) {
-		uint32_t pblk;
-		int r = dir_block(fs, dir, lblk, &pblk);
+		struct dir_visit v;
+		int r = dir_block(fs, dir, lblk, &v.pblk);
 		if (r < 0)
 			return r;
 		struct e2buf b;
-		if ((r = e2_bget(fs, pblk, true, &b)) < 0)
+		if ((r = e2_bget(fs, v.pblk, true, &b)) < 0)
 			return r;
-		uint32_t prev = NO_PREV;
-		for (uint32_t off = 0; off < fs->bsize;) {
-			struct ext2_dirent *de = entry_at(fs, dir, b.data, off, lblk, &r);
-			if (!de) {
+		v.b = &b;
+		v.prev = NO_PREV;
+		for (v.off = 0; v.off < fs->bsize;) {
+			v.de = entry_at(fs, dir, b.data, v.off, lblk, &r);
+			if (!v.de || (r = visit(fs, &v, ctx)) != 0) {
 				e2_bput(fs, &b);
 				return r;
 			}
-			if (de->inode && de->name_len == len && !memcmp(de->name, name, len)) {
-				loc->pblk = pblk;
-				loc->off = off;
-				loc->prev = prev;
-				loc->ino = de->inode;
-				e2_bput(fs, &b);
-				return 0;
-			}
-			prev = off;
-			off += rec_len(fs, de);
+			v.prev = v.off;
+			v.off += rec_len(fs, v.de);
 		}
 		e2_bput(fs, &b);
 	}
-	return -ENOENT;
+	return 0;
+}
+
+struct find_ctx {
+	const char *name;
+	size_t len;
+	struct dirloc *loc;
+};
+
+static int find_visit(struct ext2_fs *fs, const struct dir_visit *v, void *ctx)
+{
+	(void)fs;
+	struct find_ctx *c = ctx;
+	struct ext2_dirent *de = v->de;
+	if (!de->inode || de->name_len != c->len || memcmp(de->name, c->name, c->len))
+		return 0;
+	c->loc->pblk = v->pblk;
+	c->loc->off = v->off;
+	c->loc->prev = v->prev;
+	c->loc->ino = de->inode;
+	return 1;
+}
+
+static int find_entry(struct ext2_fs *fs, struct ext2_node *dir, const char *name, size_t len,
+		      struct dirloc *loc)
+{
+	struct find_ctx c = { name, len, loc };
+	int r = dir_walk(fs, dir, find_visit, &c);
+	return r == 0 ? -ENOENT : r < 0 ? r : 0;
 }
 
 static void dir_changed(struct ext2_fs *fs, struct ext2_node *dir)
@@ -133,43 +166,45 @@ static void fill_entry(struct ext2_fs *fs, struct ext2_dirent *de, const char *n
 	memcpy(de->name, name, len);
 }
 
+struct add_ctx {
+	const char *name;
+	size_t len;
+	uint32_t ino, need;
+	uint8_t ftype;
+};
+
+/* First fit: an entry with room for the new one after its own name (or
+ * an unused one) is split, and the new entry takes the rest. */
+static int add_visit(struct ext2_fs *fs, const struct dir_visit *v, void *ctx)
+{
+	struct add_ctx *c = ctx;
+	struct ext2_dirent *de = v->de;
+	uint32_t rl = rec_len(fs, de);
+	uint32_t used = de->inode ? EXT2_DIR_REC_LEN(de->name_len) : 0;
+	if (rl - used < c->need)
+		return 0;
+	if (used) {
+		set_rec_len(fs, de, used);
+		de = (struct ext2_dirent *)(v->b->data + v->off + used);
+		set_rec_len(fs, de, rl - used);
+	}
+	fill_entry(fs, de, c->name, c->len, c->ino, c->ftype);
+	e2_bdirty(fs, v->b);
+	return 1;
+}
+
 static int add_entry(struct ext2_fs *fs, struct ext2_node *dir, const char *name, size_t len,
 		     uint32_t ino, uint8_t ftype)
 {
-	uint32_t need = EXT2_DIR_REC_LEN(len);
-	uint64_t nblk = dir_blocks(fs, dir);
-	int r;
-	for (uint64_t lblk = 0; lblk < nblk; lblk++) {
-		uint32_t pblk;
-		if ((r = dir_block(fs, dir, lblk, &pblk)) < 0)
-			return r;
-		struct e2buf b;
-		if ((r = e2_bget(fs, pblk, true, &b)) < 0)
-			return r;
-		for (uint32_t off = 0; off < fs->bsize;) {
-			struct ext2_dirent *de = entry_at(fs, dir, b.data, off, lblk, &r);
-			if (!de) {
-				e2_bput(fs, &b);
-				return r;
-			}
-			uint32_t rl = rec_len(fs, de);
-			uint32_t used = de->inode ? EXT2_DIR_REC_LEN(de->name_len) : 0;
-			if (rl - used >= need) {
-				if (used) {
-					set_rec_len(fs, de, used);
-					de = (struct ext2_dirent *)(b.data + off + used);
-					set_rec_len(fs, de, rl - used);
-				}
-				fill_entry(fs, de, name, len, ino, ftype);
-				e2_bdirty(fs, &b);
-				e2_bput(fs, &b);
-				dir_changed(fs, dir);
-				return 0;
-			}
-			off += rl;
-		}
-		e2_bput(fs, &b);
+	struct add_ctx c = { name, len, ino, EXT2_DIR_REC_LEN(len), ftype };
+	int r = dir_walk(fs, dir, add_visit, &c);
+	if (r < 0)
+		return r;
+	if (r == 1) {
+		dir_changed(fs, dir);
+		return 0;
 	}
+	uint64_t nblk = dir_blocks(fs, dir);
 	/* No room: one more block. */
 	uint32_t pblk;
 	bool fresh;
@@ -235,35 +270,21 @@ static int set_dotdot(struct ext2_fs *fs, struct ext2_node *dir, uint32_t parent
 	return r < 0 ? r : set_entry(fs, dir, &loc, parent, EXT2_FT_DIR);
 }
 
+static int nonempty_visit(struct ext2_fs *fs, const struct dir_visit *v, void *ctx)
+{
+	(void)fs;
+	(void)ctx;
+	const struct ext2_dirent *de = v->de;
+	bool dot = (de->name_len == 1 && de->name[0] == '.') ||
+		   (de->name_len == 2 && de->name[0] == '.' && de->name[1] == '.');
+	return de->inode && !dot;
+}
+
 /* 1 empty, 0 not, or -errno. */
 static int dir_empty(struct ext2_fs *fs, struct ext2_node *dir)
 {
-	uint64_t nblk = dir_blocks(fs, dir);
-	for (uint64_t lblk = 0; lblk < nblk; lblk++) {
-		uint32_t pblk;
-		int r = dir_block(fs, dir, lblk, &pblk);
-		if (r < 0)
-			return r;
-		struct e2buf b;
-		if ((r = e2_bget(fs, pblk, true, &b)) < 0)
-			return r;
-		for (uint32_t off = 0; off < fs->bsize;) {
-			struct ext2_dirent *de = entry_at(fs, dir, b.data, off, lblk, &r);
-			if (!de) {
-				e2_bput(fs, &b);
-				return r;
-			}
-			bool dot = (de->name_len == 1 && de->name[0] == '.') ||
-				   (de->name_len == 2 && de->name[0] == '.' && de->name[1] == '.');
-			if (de->inode && !dot) {
-				e2_bput(fs, &b);
-				return 0;
-			}
-			off += rec_len(fs, de);
-		}
-		e2_bput(fs, &b);
-	}
-	return 1;
+	int r = dir_walk(fs, dir, nonempty_visit, NULL);
+	return r < 0 ? r : !r;
 }
 
 /* --- the interface ----------------------------------------------------------------- */
